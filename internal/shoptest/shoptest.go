@@ -1,0 +1,260 @@
+// Package shoptest runs the whole shop in a test: a PocketBase test app with
+// the shop's migrations, hooks and the notify plugin, served over real HTTP
+// on loopback, sending email to an in-process SMTP server. Tests talk to it
+// the way a customer's browser or an admin would.
+package shoptest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pbnotify/pbnotify/channels/email/smtptest"
+	"github.com/pbnotify/pbnotify/hooks"
+	"github.com/pbnotify/pbnotify/notify"
+	_ "github.com/pbnotify/pbnotify/pb_migrations"
+	"github.com/pocketbase/pocketbase/apis"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tests"
+)
+
+// Shop is a running shop.
+type Shop struct {
+	App  *tests.TestApp
+	URL  string
+	SMTP *smtptest.Server
+	t    testing.TB
+}
+
+// Options adjust the shop before it starts.
+type Options struct {
+	// Config is passed to notify.Register; EmailTLS, Backoff and
+	// PollInterval get test-friendly defaults when unset.
+	Config notify.Config
+	// NoSMTP leaves the mail settings disabled.
+	NoSMTP bool
+	// BeforeServe runs after the app is set up and before it serves.
+	BeforeServe func(app *tests.TestApp)
+}
+
+// New starts a shop for the duration of the test.
+func New(t testing.TB, opts Options) *Shop {
+	t.Helper()
+	app, err := tests.NewTestAppWithConfig(core.BaseAppConfig{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Shop{App: app, t: t}
+
+	settings := app.Settings()
+	settings.Meta.AppName = "Test Shop"
+	settings.Meta.AppURL = "http://shop.test"
+	settings.Meta.SenderName = "Test Shop"
+	settings.Meta.SenderAddress = "shop@example.org"
+	if !opts.NoSMTP {
+		s.SMTP = smtptest.Start(t)
+		settings.SMTP.Enabled = true
+		settings.SMTP.Host = s.SMTP.Host
+		settings.SMTP.Port = s.SMTP.Port
+		settings.SMTP.Username = smtptest.Username
+		settings.SMTP.Password = smtptest.Password
+		opts.Config.EmailTLS = s.SMTP.ClientTLS
+	}
+	if err := app.Save(settings); err != nil {
+		t.Fatal(err)
+	}
+
+	cfg := opts.Config
+	if cfg.Backoff == nil {
+		cfg.Backoff = func(int) time.Duration { return 50 * time.Millisecond }
+	}
+	if cfg.PollInterval == 0 {
+		cfg.PollInterval = 200 * time.Millisecond
+	}
+	hooks.Bind(app)
+	if err := notify.Register(app, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if opts.BeforeServe != nil {
+		opts.BeforeServe(app)
+	}
+
+	router, err := apis.NewRouter(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	se := &core.ServeEvent{App: app, Router: router}
+	err = app.OnServe().Trigger(se, func(e *core.ServeEvent) error {
+		mux, err := e.Router.BuildMux()
+		if err != nil {
+			return err
+		}
+		srv := httptest.NewServer(mux)
+		s.URL = srv.URL
+		t.Cleanup(srv.Close)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Cleanup triggers OnTerminate, which stops the dispatcher first.
+	t.Cleanup(app.Cleanup)
+	return s
+}
+
+// Response is a decoded JSON reply.
+type Response struct {
+	Status int
+	Body   []byte
+}
+
+// JSON decodes the body into a map.
+func (r Response) JSON() map[string]any {
+	var m map[string]any
+	_ = json.Unmarshal(r.Body, &m)
+	return m
+}
+
+// String returns the body of a JSON object's field as a string.
+func (r Response) String(field string) string {
+	v := r.JSON()[field]
+	if v == nil {
+		return ""
+	}
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return fmt.Sprint(v)
+}
+
+// Do sends a request with an optional auth token and JSON body.
+func (s *Shop) Do(method, path, token string, body any) Response {
+	s.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, s.URL+path, rd)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return Response{Status: res.StatusCode, Body: b}
+}
+
+// MustDo is Do that fails the test unless the status is want.
+func (s *Shop) MustDo(want int, method, path, token string, body any) Response {
+	s.t.Helper()
+	r := s.Do(method, path, token, body)
+	if r.Status != want {
+		s.t.Fatalf("%s %s = %d %s; want %d", method, path, r.Status, r.Body, want)
+	}
+	return r
+}
+
+// Customer is a signed-up user.
+type Customer struct {
+	ID, Email, Token string
+}
+
+// SignUp registers a customer through the API and signs them in.
+func (s *Shop) SignUp(name, email, locale string) Customer {
+	s.t.Helper()
+	s.MustDo(200, "POST", "/api/collections/users/records", "", map[string]any{
+		"email": email, "password": "password123", "passwordConfirm": "password123",
+		"name": name, "locale": locale,
+	})
+	auth := s.MustDo(200, "POST", "/api/collections/users/auth-with-password", "", map[string]any{
+		"identity": email, "password": "password123",
+	})
+	var out struct {
+		Token  string `json:"token"`
+		Record struct {
+			ID string `json:"id"`
+		} `json:"record"`
+	}
+	if err := json.Unmarshal(auth.Body, &out); err != nil {
+		s.t.Fatal(err)
+	}
+	return Customer{ID: out.Record.ID, Email: email, Token: out.Token}
+}
+
+// SuperuserToken creates a superuser and returns its token.
+func (s *Shop) SuperuserToken() string {
+	s.t.Helper()
+	coll, err := s.App.FindCollectionByNameOrId(core.CollectionNameSuperusers)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	su, err := s.App.FindAuthRecordByEmail(coll, "admin@example.org")
+	if err != nil {
+		su = core.NewRecord(coll)
+		su.SetEmail("admin@example.org")
+		su.SetPassword("adminpassword")
+		if err := s.App.Save(su); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+	token, err := su.NewAuthToken()
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return token
+}
+
+// Messages returns the notifyMessages records matching a filter, oldest first.
+func (s *Shop) Messages(filter string, params ...map[string]any) []*core.Record {
+	s.t.Helper()
+	var p map[string]any
+	if len(params) > 0 {
+		p = params[0]
+	}
+	recs, err := s.App.FindRecordsByFilter(notify.MessagesCollection, filter, "created", 0, 0, p)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return recs
+}
+
+// WaitMessage waits until a message matching filter reaches one of the
+// given statuses and returns it.
+func (s *Shop) WaitMessage(filter string, params map[string]any, statuses ...string) *core.Record {
+	s.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		for _, m := range s.Messages(filter, params) {
+			for _, st := range statuses {
+				if m.GetString("status") == st {
+					return m
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			var got []string
+			for _, m := range s.Messages(filter, params) {
+				got = append(got, m.GetString("channel")+"="+m.GetString("status")+" ("+m.GetString("error")+")")
+			}
+			s.t.Fatalf("no message %s reached %v within 10s; have: %s", filter, statuses, strings.Join(got, "; "))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

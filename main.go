@@ -1,0 +1,60 @@
+// Command shop is the shop binary: PocketBase with the shop collections,
+// the notification plugin and the storefront in pb_public, in one file.
+//
+//	./shop serve                      # http://127.0.0.1:8090, dashboard at /_/
+//	./shop superuser upsert EMAIL PASS
+package main
+
+import (
+	"embed"
+	"io/fs"
+	"log"
+	"os"
+
+	"github.com/pbnotify/pbnotify/hooks"
+	"github.com/pbnotify/pbnotify/notify"
+	_ "github.com/pbnotify/pbnotify/pb_migrations"
+	"github.com/pocketbase/pocketbase"
+	"github.com/pocketbase/pocketbase/apis"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/hook"
+)
+
+//go:embed all:pb_public
+var publicFiles embed.FS
+
+func main() {
+	app := pocketbase.New()
+
+	var publicDir string
+	app.RootCmd.PersistentFlags().StringVar(&publicDir, "publicDir", "",
+		"serve the storefront from this directory instead of the copy built into the binary")
+
+	hooks.Bind(app)
+	notify.MustRegister(app, notify.ConfigFromEnv())
+
+	app.OnServe().Bind(&hook.Handler[*core.ServeEvent]{
+		Id: "shopStatic",
+		Func: func(e *core.ServeEvent) error {
+			var site fs.FS
+			if publicDir != "" {
+				site = os.DirFS(publicDir)
+			} else {
+				sub, err := fs.Sub(publicFiles, "pb_public")
+				if err != nil {
+					return err
+				}
+				site = sub
+			}
+			if !e.Router.HasRoute("GET", "/{path...}") {
+				e.Router.GET("/{path...}", apis.Static(site, false))
+			}
+			return e.Next()
+		},
+		Priority: 999, // after the plugin's routes
+	})
+
+	if err := app.Start(); err != nil {
+		log.Fatal(err)
+	}
+}

@@ -1,0 +1,411 @@
+// Package notify is a PocketBase plugin that sends transactional
+// notifications (email, Telegram, web push, in-app inbox) when records change.
+//
+// Rules and templates live in collections that admins edit in the dashboard.
+// When a record write matches a rule, the messages are written to the
+// notifyMessages outbox in the same SQLite transaction as the write, so a
+// committed change never loses its notifications. A dispatcher started with
+// the app claims due messages with a lease, renders them in the recipient's
+// language, sends them and records the outcome, retrying transient failures
+// with backoff.
+//
+// Usage:
+//
+//	app := pocketbase.New()
+//	notify.MustRegister(app, notify.Config{
+//		PublicURL: "https://shop.example.org",
+//	})
+//	app.Start()
+//
+// The collections are created by InstallCollections, usually from a
+// migration; see the README for a complete example.
+package notify
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/pbnotify/pbnotify/channels"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/hook"
+)
+
+// Config of the plugin. The zero value is usable.
+type Config struct {
+	// PublicURL is the shop's public address, used in links inside messages.
+	// Default: the Application URL from the dashboard settings.
+	PublicURL string
+
+	// DefaultLocale is used when the recipient has no locale or no template
+	// exists in theirs. Default: "ru".
+	DefaultLocale string
+
+	// UsersCollection is the auth collection messages are addressed to.
+	// Default: "users".
+	UsersCollection string
+
+	// Shop holds the contacts shown in every email's layout. Default: the
+	// application name and sender address from the dashboard settings.
+	Shop Shop
+
+	// Channels adds or replaces delivery channels by name. Email (from the
+	// dashboard's SMTP settings) and the in-app inbox are always present
+	// unless replaced here. Default: none.
+	Channels []channels.Channel
+
+	// Addresses resolves a user's address on a channel ("" when the user has
+	// none). Default: the user's email for email; nothing for the others.
+	Addresses map[string]func(user *core.Record) (string, error)
+
+	// Workers is the number of messages sent in parallel. Default: 8.
+	Workers int
+
+	// EmailTLS overrides the TLS settings used to reach the SMTP server, for
+	// a private CA. Default: the system's trusted roots.
+	EmailTLS *tls.Config
+
+	// EmailConnections is the number of SMTP connections kept open and
+	// reused. Default: 4.
+	EmailConnections int
+
+	// MaxAttempts is how many times a message is tried before it is marked
+	// failed. Retries that a provider asked for (HTTP 429) do not count.
+	// Default: 10 (about 6 hours of retries with the default backoff).
+	MaxAttempts int
+
+	// Backoff returns the wait before the next try after attempt n failed.
+	// Default: Backoff (n⁴ seconds with jitter).
+	Backoff func(attempt int) time.Duration
+
+	// Lease is how long a claimed message is reserved for one attempt; a
+	// message whose claimant died is retried after it. Default: 2 minutes.
+	Lease time.Duration
+
+	// SendTimeout bounds one send on one channel. Default: 60 seconds.
+	SendTimeout time.Duration
+
+	// PollInterval is the longest the dispatcher sleeps without being woken
+	// by a commit. Default: 5 seconds.
+	PollInterval time.Duration
+
+	// ShutdownGrace is how long sends in flight may finish at shutdown before
+	// they are cancelled and released. Default: 10 seconds.
+	ShutdownGrace time.Duration
+
+	// DisableDispatcher stops this process from sending (rules still enqueue).
+	// Default: false.
+	DisableDispatcher bool
+
+	// Now returns the current time. Default: time.Now.
+	Now func() time.Time
+}
+
+// plugin is the registered instance.
+type plugin struct {
+	app       core.App
+	cfg       Config
+	rules     atomic.Pointer[ruleSet]
+	templates templateCache
+	senders   map[string]channels.Channel
+	addresses map[string]func(user *core.Record) (string, error)
+	disp      *dispatcher
+	stop      context.CancelFunc
+}
+
+// Hook ids, so an app can Unbind any of them.
+const (
+	HookEnqueue          = "__notifyEnqueue__"
+	HookWake             = "__notifyWake__"
+	HookReload           = "__notifyReload__"
+	HookValidateTemplate = "__notifyValidateTemplate__"
+	HookValidateRule     = "__notifyValidateRule__"
+	HookDispatcher       = "__notifyDispatcher__"
+)
+
+// MustRegister registers the plugin and panics on error.
+func MustRegister(app core.App, cfg Config) {
+	if err := Register(app, cfg); err != nil {
+		panic(err)
+	}
+}
+
+// Register registers the plugin: enqueue hooks on every collection, rule and
+// template validation, the admin routes, and the dispatcher that runs while
+// the app serves.
+func Register(app core.App, cfg Config) error {
+	if cfg.DefaultLocale == "" {
+		cfg.DefaultLocale = "ru"
+	}
+	if cfg.UsersCollection == "" {
+		cfg.UsersCollection = "users"
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 8
+	}
+	if cfg.EmailConnections <= 0 {
+		cfg.EmailConnections = 4
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 10
+	}
+	if cfg.Backoff == nil {
+		cfg.Backoff = Backoff
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 2 * time.Minute
+	}
+	if cfg.SendTimeout <= 0 {
+		cfg.SendTimeout = time.Minute
+	}
+	if cfg.SendTimeout >= cfg.Lease {
+		return fmt.Errorf("notify: SendTimeout (%s) must be shorter than Lease (%s)", cfg.SendTimeout, cfg.Lease)
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = 5 * time.Second
+	}
+	if cfg.ShutdownGrace <= 0 {
+		cfg.ShutdownGrace = 10 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+
+	p := &plugin{app: app, cfg: cfg}
+	p.disp = newDispatcher(p)
+	p.senders = map[string]channels.Channel{
+		channels.Email: newSettingsMailer(app, cfg.EmailConnections, cfg.EmailTLS),
+		channels.Inbox: inboxChannel{},
+	}
+	for _, ch := range cfg.Channels {
+		p.senders[ch.Name()] = ch
+	}
+	p.addresses = map[string]func(*core.Record) (string, error){
+		channels.Email: func(u *core.Record) (string, error) { return u.Email(), nil },
+	}
+	for name, fn := range cfg.Addresses {
+		p.addresses[name] = fn
+	}
+
+	p.bindEnqueue()
+	p.bindValidation()
+	p.bindRoutes()
+
+	// Rules are loaded once the database is up and reloaded on every change.
+	app.OnBootstrap().Bind(&hook.Handler[*core.BootstrapEvent]{
+		Id: HookReload,
+		Func: func(e *core.BootstrapEvent) error {
+			if err := e.Next(); err != nil {
+				return err
+			}
+			if err := p.reloadRules(e.App); err != nil {
+				// Before migrations ran the collection may not exist yet;
+				// serve reloads after migrating.
+				e.App.Logger().Debug("notify: rules not loaded yet", "error", err)
+			}
+			return nil
+		},
+	})
+	reload := func(e *core.ModelEvent) error {
+		if err := e.Next(); err != nil {
+			return err
+		}
+		if err := p.reloadRules(e.App); err != nil {
+			e.App.Logger().Error("notify: reloading rules failed", "error", err)
+		}
+		return nil
+	}
+	resetTemplates := func(e *core.ModelEvent) error {
+		p.templates.reset()
+		return e.Next()
+	}
+	for _, h := range []interface {
+		Bind(*hook.Handler[*core.ModelEvent]) string
+	}{app.OnModelAfterCreateSuccess(), app.OnModelAfterUpdateSuccess(), app.OnModelAfterDeleteSuccess()} {
+		h.Bind(&hook.Handler[*core.ModelEvent]{Id: HookReload, Func: func(e *core.ModelEvent) error {
+			switch e.Model.TableName() {
+			case RulesCollection:
+				return reload(e)
+			case TemplatesCollection:
+				return resetTemplates(e)
+			}
+			return e.Next()
+		}})
+	}
+
+	if !cfg.DisableDispatcher {
+		app.OnServe().Bind(&hook.Handler[*core.ServeEvent]{
+			Id: HookDispatcher,
+			Func: func(e *core.ServeEvent) error {
+				if err := p.reloadRules(e.App); err != nil {
+					return fmt.Errorf("notify: %w", err)
+				}
+				p.Start()
+				return e.Next()
+			},
+		})
+		app.OnTerminate().Bind(&hook.Handler[*core.TerminateEvent]{
+			Id: HookDispatcher,
+			Func: func(e *core.TerminateEvent) error {
+				p.Stop()
+				return e.Next()
+			},
+		})
+	}
+	return nil
+}
+
+// Start runs the dispatcher in the background. Serve calls it; tests that
+// do not serve call it themselves through Dispatcher.
+func (p *plugin) Start() {
+	if p.stop != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p.stop = cancel
+	go p.disp.run(ctx)
+}
+
+// Stop stops the dispatcher and waits until claimed messages are finalized
+// or released.
+func (p *plugin) Stop() {
+	if p.stop == nil {
+		return
+	}
+	p.stop()
+	<-p.disp.done
+	p.stop = nil
+	p.disp = newDispatcher(p)
+	if m, ok := p.senders[channels.Email].(*settingsMailer); ok {
+		m.close()
+	}
+}
+
+// bindEnqueue wraps every record write that has matching rules in a
+// transaction and inserts the outbox rows in it.
+func (p *plugin) bindEnqueue() {
+	execute := func(event string) func(e *core.RecordEvent) error {
+		return func(e *core.RecordEvent) error {
+			rules := p.rules.Load().match(e.Record.Collection().Name, event)
+			if len(rules) == 0 {
+				return e.Next()
+			}
+			original := e.App
+			defer func() { e.App = original }()
+			return e.App.RunInTransaction(func(txApp core.App) error {
+				e.App = txApp
+				var matches []pending
+				var err error
+				if event == "delete" {
+					// After the delete there is nothing left to match.
+					if matches, err = p.collectMatches(txApp, e.Record, event, rules); err != nil {
+						return fmt.Errorf("notify: %w", err)
+					}
+				}
+				if err := e.Next(); err != nil {
+					return err
+				}
+				if event != "delete" {
+					if matches, err = p.collectMatches(txApp, e.Record, event, rules); err != nil {
+						return fmt.Errorf("notify: %w", err)
+					}
+				}
+				if _, err := p.enqueue(txApp, e.Record, matches); err != nil {
+					return fmt.Errorf("notify: %w", err)
+				}
+				return nil
+			})
+		}
+	}
+	// After-success hooks fire once the outermost transaction committed
+	// (including a batch request's), which is when the rows become visible.
+	wake := func(e *core.RecordEvent) error {
+		if p.rules.Load() != nil && len(p.rules.Load().byCollection[e.Record.Collection().Name]) > 0 {
+			p.disp.Wake()
+		}
+		return e.Next()
+	}
+	// Priority -1000 makes the transaction the outermost handler, so every
+	// other user hook on the write runs inside it.
+	p.app.OnRecordCreateExecute().Bind(&hook.Handler[*core.RecordEvent]{Id: HookEnqueue, Func: execute("create"), Priority: -1000})
+	p.app.OnRecordUpdateExecute().Bind(&hook.Handler[*core.RecordEvent]{Id: HookEnqueue, Func: execute("update"), Priority: -1000})
+	p.app.OnRecordDeleteExecute().Bind(&hook.Handler[*core.RecordEvent]{Id: HookEnqueue, Func: execute("delete"), Priority: -1000})
+	p.app.OnRecordAfterCreateSuccess().Bind(&hook.Handler[*core.RecordEvent]{Id: HookWake, Func: wake})
+	p.app.OnRecordAfterUpdateSuccess().Bind(&hook.Handler[*core.RecordEvent]{Id: HookWake, Func: wake})
+	p.app.OnRecordAfterDeleteSuccess().Bind(&hook.Handler[*core.RecordEvent]{Id: HookWake, Func: wake})
+}
+
+// view builds the template data for a message.
+func (p *plugin) view(user *core.Record, collection, recordID string, data map[string]any, locale string) *View {
+	v := &View{
+		Shop:   p.shop(),
+		User:   Recipient{ID: user.Id, Name: user.GetString("name"), Email: user.Email(), Locale: user.GetString("locale")},
+		Record: data,
+		Expand: map[string]map[string]any{},
+		Locale: locale,
+	}
+	if v.Shop.URL != "" && collection != "" {
+		v.Link = v.Shop.URL + "/#/" + collection + "/" + recordID
+	}
+	// Single relations of the source record are loaded fresh, so a payment
+	// message can name its order: {{.Expand.order.number}}.
+	if coll, err := p.app.FindCachedCollectionByNameOrId(collection); err == nil {
+		for _, f := range coll.Fields {
+			rel, ok := f.(*core.RelationField)
+			if !ok || rel.IsMultiple() || rel.CollectionId == "" {
+				continue
+			}
+			id, _ := data[f.GetName()].(string)
+			if id == "" {
+				continue
+			}
+			if r, err := p.app.FindRecordById(rel.CollectionId, id); err == nil {
+				v.Expand[f.GetName()] = exportRecord(r)
+			}
+		}
+	}
+	return v
+}
+
+func (p *plugin) shop() Shop {
+	s := p.cfg.Shop
+	meta := p.app.Settings().Meta
+	if s.Name == "" {
+		s.Name = meta.AppName
+	}
+	if s.URL == "" {
+		s.URL = p.cfg.PublicURL
+	}
+	if s.URL == "" {
+		s.URL = strings.TrimRight(meta.AppURL, "/")
+	}
+	if s.Email == "" {
+		s.Email = meta.SenderAddress
+	}
+	return s
+}
+
+// absoluteURL makes a template's relative link ("/#/orders/x") absolute.
+func (p *plugin) absoluteURL(u string) string {
+	if strings.HasPrefix(u, "/") {
+		return p.shop().URL + u
+	}
+	return u
+}
+
+// inboxChannel delivers by keeping the message: the notifyMessages row
+// itself is what the customer reads, and saving it as sent broadcasts it
+// over realtime.
+type inboxChannel struct{}
+
+func (inboxChannel) Name() string { return channels.Inbox }
+func (inboxChannel) Send(ctx context.Context, m *channels.Message) (string, error) {
+	if m.PushTitle == "" && m.PushBody == "" && m.Subject == "" {
+		return "", channels.Skip("the template has no inbox text (pushTitle/pushBody)")
+	}
+	return "", nil
+}

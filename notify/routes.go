@@ -1,0 +1,216 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/pbnotify/pbnotify/channels"
+	"github.com/pocketbase/pocketbase/apis"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/hook"
+)
+
+const HookRoutes = "__notifyRoutes__"
+
+func (p *plugin) bindRoutes() {
+	p.app.OnServe().Bind(&hook.Handler[*core.ServeEvent]{
+		Id: HookRoutes,
+		Func: func(se *core.ServeEvent) error {
+			g := se.Router.Group("/api/notify/templates")
+			g.GET("/{id}/preview", p.handlePreview).Bind(apis.RequireSuperuserAuth())
+			g.POST("/{id}/test", p.handleTestSend).Bind(apis.RequireSuperuserAuth())
+			return se.Next()
+		},
+	})
+}
+
+// previewResponse is what the preview route returns. Fields of other
+// channels are left empty when a channel is asked for.
+type previewResponse struct {
+	Template  string `json:"template"`
+	Locale    string `json:"locale"`
+	Record    string `json:"record,omitempty"`
+	Subject   string `json:"subject,omitempty"`
+	HTML      string `json:"html,omitempty"`
+	Text      string `json:"text,omitempty"`
+	Telegram  string `json:"telegram,omitempty"`
+	PushTitle string `json:"pushTitle,omitempty"`
+	PushBody  string `json:"pushBody,omitempty"`
+	PushURL   string `json:"pushUrl,omitempty"`
+}
+
+func (p *plugin) handlePreview(e *core.RequestEvent) error {
+	channel := e.Request.URL.Query().Get("channel")
+	if channel != "" && !slices.Contains(allChannels, channel) {
+		return e.BadRequestError(fmt.Sprintf("Unknown channel %q; use one of email, telegram, webpush, inbox.", channel), nil)
+	}
+	tpl, rendered, recordID, err := p.renderForAdmin(e, e.Request.URL.Query().Get("record"))
+	if err != nil {
+		return err
+	}
+	res := previewResponse{Template: tpl.GetString("key"), Locale: tpl.GetString("locale"), Record: recordID}
+	if channel == "" || channel == channels.Email {
+		res.Subject, res.HTML, res.Text = rendered.Subject, rendered.HTML, rendered.Text
+	}
+	if channel == "" || channel == channels.Telegram {
+		res.Telegram = rendered.Telegram
+	}
+	if channel == "" || channel == channels.WebPush || channel == channels.Inbox {
+		res.PushTitle, res.PushBody, res.PushURL = rendered.PushTitle, rendered.PushBody, p.absoluteURL(rendered.PushURL)
+	}
+	return e.JSON(http.StatusOK, res)
+}
+
+// renderForAdmin renders template {id} against the record with recordID
+// (searched in the collections the template is used with), or against
+// sample data when recordID is empty.
+func (p *plugin) renderForAdmin(e *core.RequestEvent, recordID string) (*core.Record, *Rendered, string, error) {
+	tplRec, err := e.App.FindRecordById(TemplatesCollection, e.Request.PathValue("id"))
+	if err != nil {
+		return nil, nil, "", e.NotFoundError("Template not found.", err)
+	}
+	ct, err := compile(sourceFromRecord(tplRec))
+	if err != nil {
+		return nil, nil, "", e.BadRequestError("The template does not parse: "+err.Error(), nil)
+	}
+	colls := p.collectionsForTemplate(e.App, ct.key)
+	var view *View
+	if recordID == "" {
+		if len(colls) == 0 {
+			return nil, nil, "", e.BadRequestError(fmt.Sprintf("No rule uses template %q, so there is no sample record; pass ?record=<id>.", ct.key), nil)
+		}
+		view, err = p.sampleView(e.App, colls[0], ct.locale)
+		if err != nil {
+			return nil, nil, "", err
+		}
+	} else {
+		var src *core.Record
+		for _, c := range colls {
+			if src, err = e.App.FindRecordById(c, recordID); err == nil {
+				break
+			}
+		}
+		if src == nil {
+			return nil, nil, "", e.NotFoundError(fmt.Sprintf("No record %q in the collections template %q is used with.", recordID, ct.key), nil)
+		}
+		user := p.recipientForPreview(e.App, src, ct.key)
+		view = p.view(user, src.Collection().Name, src.Id, exportRecord(src), ct.locale)
+	}
+	rendered, err := ct.render(view)
+	if err != nil {
+		return nil, nil, "", e.BadRequestError("The template does not render: "+err.Error(), nil)
+	}
+	return tplRec, rendered, recordID, nil
+}
+
+// recipientForPreview finds the user a rule using key would address for
+// src; a made-up user when there is none.
+func (p *plugin) recipientForPreview(app core.App, src *core.Record, key string) *core.Record {
+	if set := p.rules.Load(); set != nil {
+		for _, r := range set.byID {
+			if r.Template != key || r.Collection != src.Collection().Name {
+				continue
+			}
+			if id, err := resolveRecipient(app, src, r.Recipient); err == nil && id != "" {
+				if u, err := app.FindRecordById(p.cfg.UsersCollection, id); err == nil {
+					return u
+				}
+			}
+		}
+	}
+	users, _ := app.FindCachedCollectionByNameOrId(p.cfg.UsersCollection)
+	u := core.NewRecord(users)
+	u.Id = "previewuser0001"
+	u.Set("name", "Anna Petrova")
+	u.SetEmail("anna@example.org")
+	return u
+}
+
+type testSendRequest struct {
+	Channel string `json:"channel"`
+	To      string `json:"to"`
+	Record  string `json:"record"`
+}
+
+// handleTestSend sends one rendered message right away and logs it in
+// notifyMessages like any other, so the admin sees the provider's answer.
+func (p *plugin) handleTestSend(e *core.RequestEvent) error {
+	var body testSendRequest
+	if err := e.BindBody(&body); err != nil {
+		return e.BadRequestError("The body must be JSON: {\"channel\": \"email\", \"to\": \"you@example.org\", \"record\": \"<optional record id>\"}.", err)
+	}
+	if !slices.Contains(allChannels, body.Channel) {
+		return e.BadRequestError(fmt.Sprintf("Unknown channel %q; use one of email, telegram, webpush, inbox.", body.Channel), nil)
+	}
+	if body.To == "" {
+		return e.BadRequestError("\"to\" is required: an email address, a Telegram chat id, or a user id for webpush and inbox.", nil)
+	}
+	tpl, rendered, _, err := p.renderForAdmin(e, body.Record)
+	if err != nil {
+		return err
+	}
+	sender := p.senders[body.Channel]
+	msg := &channels.Message{
+		ID: core.GenerateDefaultRandomId(), To: body.To, UserID: body.To, Category: CategoryTransactional,
+		Subject: rendered.Subject, Text: rendered.Text, HTML: rendered.HTML, Telegram: rendered.Telegram,
+		PushTitle: rendered.PushTitle, PushBody: rendered.PushBody, PushURL: p.absoluteURL(rendered.PushURL),
+		PushTag: "test",
+	}
+	var provider string
+	if sender == nil {
+		err = channels.Skip(fmt.Sprintf("the %s channel is not configured", body.Channel))
+	} else {
+		ctx, cancel := context.WithTimeout(e.Request.Context(), p.cfg.SendTimeout)
+		provider, err = sender.Send(ctx, msg)
+		cancel()
+	}
+
+	status, code, errText := StatusSent, http.StatusOK, ""
+	if reason, ok := channels.SkipReason(err); ok {
+		status, code, errText = StatusSkipped, http.StatusConflict, reason
+	} else if err != nil {
+		status, code, errText = StatusFailed, http.StatusBadGateway, err.Error()
+	}
+	logged, logErr := p.logTestSend(e.App, tpl, body, msg, status, provider, errText)
+	if logErr != nil {
+		return e.InternalServerError("The message was processed but could not be logged.", logErr)
+	}
+	return e.JSON(code, map[string]any{"status": status, "providerId": provider, "error": errText, "message": logged})
+}
+
+func (p *plugin) logTestSend(app core.App, tpl *core.Record, body testSendRequest, msg *channels.Message, status, provider, errText string) (string, error) {
+	coll, err := app.FindCachedCollectionByNameOrId(MessagesCollection)
+	if err != nil {
+		return "", err
+	}
+	rec := core.NewRecord(coll)
+	rec.Id = msg.ID
+	rec.Set("template", tpl.GetString("key"))
+	rec.Set("channel", body.Channel)
+	rec.Set("category", msg.Category)
+	rec.Set("to", body.To)
+	subject, text, html := contentFor(msg, body.Channel, body.Channel)
+	rec.Set("subject", subject)
+	rec.Set("body", text)
+	rec.Set("html", html)
+	rec.Set("status", status)
+	rec.Set("attempts", 1)
+	rec.Set("error", errText)
+	rec.Set("providerId", provider)
+	now := dbTime(p.cfg.Now())
+	rec.Set("runAt", now)
+	if status == StatusSent {
+		rec.Set("sentAt", now)
+	}
+	rec.Set("dedupeKey", "test:"+msg.ID)
+	if body.Record != "" {
+		rec.Set("sourceRecord", body.Record)
+	}
+	if err := app.SaveNoValidate(rec); err != nil {
+		return "", errors.Join(errors.New("logTestSend"), err)
+	}
+	return rec.Id, nil
+}

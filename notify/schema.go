@@ -1,0 +1,168 @@
+package notify
+
+import (
+	"fmt"
+
+	"github.com/pbnotify/pbnotify/channels"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/types"
+)
+
+// Collection names of the plugin. They are part of the public contract.
+const (
+	TemplatesCollection = "notifyTemplates"
+	RulesCollection     = "notifyRules"
+	MessagesCollection  = "notifyMessages"
+)
+
+// Message statuses, persisted in notifyMessages.status; never renamed.
+const (
+	StatusQueued    = "queued"
+	StatusSending   = "sending"
+	StatusSent      = "sent"
+	StatusFailed    = "failed"
+	StatusCancelled = "cancelled"
+	StatusSkipped   = "skipped"
+)
+
+// Rule categories, persisted in notifyRules.category.
+const (
+	CategorySecurity      = "security"
+	CategoryTransactional = "transactional"
+	CategoryService       = "service"
+	CategoryMarketing     = "marketing"
+)
+
+// bodyMax is large enough for any email; the editor field is avoided on
+// purpose because TinyMCE rewrites raw HTML templates.
+const bodyMax = 1 << 20
+
+var allChannels = []string{channels.Email, channels.Telegram, channels.WebPush, channels.Inbox}
+
+// InstallCollections creates the plugin's collections (notifyTemplates,
+// notifyRules, notifyMessages) with their indexes and API rules. It is meant
+// to run inside a migration; collections that already exist are left as they
+// are. usersCollection is the auth collection messages are addressed to.
+func InstallCollections(app core.App, usersCollection string) error {
+	users, err := app.FindCollectionByNameOrId(usersCollection)
+	if err != nil {
+		return fmt.Errorf("InstallCollections: recipients collection %q: %w", usersCollection, err)
+	}
+	for _, build := range []func() *core.Collection{
+		templatesCollection,
+		rulesCollection,
+	} {
+		c := build()
+		if existing, _ := app.FindCollectionByNameOrId(c.Name); existing != nil {
+			continue
+		}
+		if err := app.Save(c); err != nil {
+			return fmt.Errorf("InstallCollections: %s: %w", c.Name, err)
+		}
+	}
+	if existing, _ := app.FindCollectionByNameOrId(MessagesCollection); existing == nil {
+		rules, err := app.FindCollectionByNameOrId(RulesCollection)
+		if err != nil {
+			return err
+		}
+		if err := app.Save(messagesCollection(users.Id, rules.Id)); err != nil {
+			return fmt.Errorf("InstallCollections: %s: %w", MessagesCollection, err)
+		}
+	}
+	return nil
+}
+
+func longText(name string) *core.TextField {
+	return &core.TextField{Name: name, Max: bodyMax}
+}
+
+func templatesCollection() *core.Collection {
+	c := core.NewBaseCollection(TemplatesCollection)
+	// Superusers only: nil rules.
+	c.Fields.Add(
+		&core.TextField{Name: "key", Required: true, Max: 100, Pattern: `^[a-z0-9_.-]+$`, Presentable: true,
+			Help: "Event key that rules refer to, e.g. order.shipped"},
+		&core.TextField{Name: "locale", Required: true, Max: 10, Pattern: `^[a-z]{2}(-[A-Za-z]{2})?$`,
+			Help: "Language of this version, e.g. ru or en"},
+		&core.TextField{Name: "subject", Max: 1000, Help: "Email subject (text/template)"},
+		&core.TextField{Name: "html", Max: bodyMax, Help: "Email HTML body (html/template), wrapped in the shop layout"},
+		&core.TextField{Name: "text", Max: bodyMax, Help: "Email plain-text body (text/template)"},
+		&core.TextField{Name: "telegram", Max: bodyMax, Help: "Telegram message, HTML parse mode (html/template)"},
+		&core.TextField{Name: "pushTitle", Max: 1000},
+		&core.TextField{Name: "pushBody", Max: 4000},
+		&core.TextField{Name: "pushUrl", Max: 2000},
+		&core.BoolField{Name: "active"},
+		&core.AutodateField{Name: "created", OnCreate: true},
+		&core.AutodateField{Name: "updated", OnCreate: true, OnUpdate: true},
+	)
+	c.AddIndex("idx_notifyTemplates_key_locale", true, "`key`, `locale`", "")
+	return c
+}
+
+func rulesCollection() *core.Collection {
+	c := core.NewBaseCollection(RulesCollection)
+	c.Fields.Add(
+		&core.TextField{Name: "name", Required: true, Max: 200, Presentable: true},
+		&core.BoolField{Name: "active"},
+		&core.TextField{Name: "collection", Required: true, Max: 100, Help: "Collection whose records trigger the rule"},
+		&core.SelectField{Name: "event", Required: true, MaxSelect: 1, Values: []string{"create", "update", "delete"}},
+		&core.TextField{Name: "changed", Max: 100, Help: "Only when this field's value changed (optional)"},
+		&core.TextField{Name: "condition", Max: 2000, Help: `PocketBase filter the record must match, e.g. status = "shipped"`},
+		&core.TextField{Name: "recipient", Required: true, Max: 200, Help: "Field path to the user: customer, order.customer, id"},
+		&core.TextField{Name: "template", Required: true, Max: 100, Help: "Template key, e.g. order.shipped"},
+		&core.SelectField{Name: "channels", Required: true, MaxSelect: len(allChannels), Values: allChannels},
+		&core.SelectField{Name: "mode", MaxSelect: 1, Values: []string{ModeAll, ModeFirst},
+			Help: "all: every listed channel; first: the first channel available to the user, in the listed order"},
+		&core.TextField{Name: "delay", Max: 50, Help: "Send later, e.g. 30m or 72h (optional)"},
+		&core.TextField{Name: "guard", Max: 2000, Help: "Filter re-checked just before sending; the message is cancelled if it no longer matches"},
+		&core.SelectField{Name: "category", Required: true, MaxSelect: 1,
+			Values: []string{CategorySecurity, CategoryTransactional, CategoryService, CategoryMarketing}},
+		&core.AutodateField{Name: "created", OnCreate: true},
+		&core.AutodateField{Name: "updated", OnCreate: true, OnUpdate: true},
+	)
+	return c
+}
+
+func messagesCollection(usersID, rulesID string) *core.Collection {
+	c := core.NewBaseCollection(MessagesCollection)
+	own := "@request.auth.id != '' && user = @request.auth.id"
+	c.ListRule = types.Pointer(own)
+	c.ViewRule = types.Pointer(own)
+	c.Fields.Add(
+		&core.RelationField{Name: "rule", CollectionId: rulesID, MaxSelect: 1},
+		&core.TextField{Name: "template", Max: 100},
+		&core.SelectField{Name: "channel", Required: true, MaxSelect: 1, Values: allChannels},
+		&core.SelectField{Name: "category", MaxSelect: 1,
+			Values: []string{CategorySecurity, CategoryTransactional, CategoryService, CategoryMarketing}},
+		&core.RelationField{Name: "user", CollectionId: usersID, MaxSelect: 1, CascadeDelete: true},
+		&core.TextField{Name: "to", Max: 500},
+		&core.TextField{Name: "subject", Max: 1000},
+		longText("body"),
+		// Internals: hidden from customers (Hidden fields are returned to superusers only).
+		&core.TextField{Name: "html", Max: bodyMax, Hidden: true},
+		&core.SelectField{Name: "status", Required: true, MaxSelect: 1,
+			Values: []string{StatusQueued, StatusSending, StatusSent, StatusFailed, StatusCancelled, StatusSkipped}},
+		&core.NumberField{Name: "attempts", OnlyInt: true},
+		&core.DateField{Name: "runAt"},
+		&core.DateField{Name: "sentAt"},
+		&core.TextField{Name: "error", Max: 5000, Hidden: true},
+		&core.TextField{Name: "providerId", Max: 500, Hidden: true},
+		&core.DateField{Name: "readAt"},
+		&core.TextField{Name: "link", Max: 2000},
+		&core.TextField{Name: "sourceCollection", Max: 100},
+		&core.TextField{Name: "sourceRecord", Max: 100},
+		&core.JSONField{Name: "data", Hidden: true, MaxSize: bodyMax},
+		&core.TextField{Name: "dedupeKey", Max: 100, Hidden: true},
+		&core.DateField{Name: "leaseUntil", Hidden: true},
+		&core.AutodateField{Name: "created", OnCreate: true},
+		&core.AutodateField{Name: "updated", OnCreate: true, OnUpdate: true},
+	)
+	// Claiming seeks due queued rows and expired leases; both stay index
+	// range scans however many sent rows the log accumulates.
+	c.AddIndex("idx_notifyMessages_due", false, "`status`, `runAt`", "")
+	c.AddIndex("idx_notifyMessages_lease", false, "`status`, `leaseUntil`", "")
+	c.AddIndex("idx_notifyMessages_dedupe", true, "`dedupeKey`", "")
+	c.AddIndex("idx_notifyMessages_user", false, "`user`, `created`", "")
+	c.AddIndex("idx_notifyMessages_source", false, "`sourceCollection`, `sourceRecord`", "")
+	return c
+}

@@ -1,0 +1,383 @@
+package templates_test
+
+import (
+	"fmt"
+	htmltemplate "html/template"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	texttemplate "text/template"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/pbnotify/pbnotify/templates"
+)
+
+var (
+	wantKeys = []string{
+		"order.created", "order.paid", "order.assembling", "order.shipped",
+		"order.delivered", "order.cancelled", "order.returned",
+		"payment.succeeded", "payment.failed", "payment.refunded",
+		"user.created",
+	}
+	wantLocales = []string{"en", "ru"}
+	sections    = []string{"subject", "html", "text", "telegram", "pushTitle", "pushBody", "pushUrl"}
+	// htmlSections are rendered with html/template; the rest with text/template.
+	htmlSections = map[string]bool{"html": true, "telegram": true}
+	// telegramTags are the tags the default templates may use in Telegram's
+	// HTML parse mode.
+	telegramTags = map[string]bool{"b": true, "i": true, "u": true, "s": true, "code": true, "pre": true, "a": true}
+	tagRE        = regexp.MustCompile(`</?([a-z-]+)`)
+	fullTagRE    = regexp.MustCompile(`<(/?)([a-z-]+)[^>]*>`)
+)
+
+const (
+	xss         = "<script>alert(1)</script>"
+	orderID     = "ord0000000001"
+	orderNumber = "1001"
+	link        = "https://shop.example/#/orders/" + orderID
+)
+
+// funcs are stand-ins for the renderer's money, date and default.
+func funcs() map[string]any {
+	return map[string]any{
+		"money": func(amount, currency any) string { return fmt.Sprintf("%v %v", amount, currency) },
+		"date":  func(v any) string { return fmt.Sprint(v) },
+		"default": func(def, v any) any {
+			switch x := v.(type) {
+			case nil:
+				return def
+			case string:
+				if x == "" {
+					return def
+				}
+			case float64:
+				if x == 0 {
+					return def
+				}
+			case bool:
+				if !x {
+					return def
+				}
+			}
+			return v
+		},
+	}
+}
+
+func sampleOrder(full bool) map[string]any {
+	o := map[string]any{
+		"id":     orderID,
+		"number": 1001.0,
+		"status": "paid",
+		"items": []any{
+			map[string]any{"name": "Ceramic mug " + xss, "qty": 2.0, "price": 500.0},
+			map[string]any{"name": "Green tea, 100 g", "qty": 1.0, "price": 1730.0},
+		},
+		"total":          2730.0,
+		"currency":       "RUB",
+		"trackingNumber": "RA123456789RU",
+		"trackingUrl":    "https://www.pochta.ru/tracking#RA123456789RU",
+		"address":        "Moscow, Tverskaya st. 1, apt. 2",
+		"customer":       "usr0000000001",
+		"created":        "2026-03-05 10:00:00.000Z",
+		"updated":        "2026-03-06 12:30:00.000Z",
+	}
+	if !full {
+		o["items"] = nil
+		o["trackingNumber"] = ""
+		o["trackingUrl"] = ""
+		o["address"] = ""
+	}
+	return o
+}
+
+// sampleView builds the data a template of the given family (order,
+// payment, user) receives. full=false leaves every optional value empty:
+// no recipient name, no shop contacts, no link, no expanded order.
+func sampleView(family, locale string, full bool) map[string]any {
+	userName := "Anna " + xss
+	shop := map[string]any{
+		"Name": "Test Shop", "URL": "https://shop.example", "Email": "hello@shop.example",
+		"Phone": "+7 495 123-45-67", "Address": "Moscow, Tverskaya st. 1",
+	}
+	viewLink := link
+	if !full {
+		userName = ""
+		shop = map[string]any{"Name": "", "URL": "", "Email": "", "Phone": "", "Address": ""}
+		viewLink = ""
+	}
+	v := map[string]any{
+		"Shop":   shop,
+		"User":   map[string]any{"ID": "usr0000000001", "Name": userName, "Email": "anna@example.org", "Locale": locale},
+		"Expand": map[string]any{},
+		"Link":   viewLink,
+		"Locale": locale,
+	}
+	switch family {
+	case "order":
+		v["Record"] = sampleOrder(full)
+	case "payment":
+		reason := "Insufficient funds"
+		if !full {
+			reason = ""
+		}
+		v["Record"] = map[string]any{
+			"id": "pay0000000001", "order": orderID, "amount": 2730.0, "currency": "RUB",
+			"status": "failed", "provider": "yookassa", "providerRef": "2d8f-41c3",
+			"failureReason": reason, "created": "2026-03-05 10:05:00.000Z",
+		}
+		if full {
+			v["Expand"] = map[string]any{"order": sampleOrder(true)}
+		}
+	case "user":
+		v["Record"] = map[string]any{
+			"id": "usr0000000001", "name": userName, "email": "anna@example.org",
+			"phone": "+7 900 000-00-00", "locale": locale, "created": "2026-03-05 10:00:00.000Z",
+		}
+	}
+	return v
+}
+
+// render parses and executes one section the way the plugin does.
+func render(name, src string, data any) (string, error) {
+	var b strings.Builder
+	if htmlSections[name] {
+		t, err := htmltemplate.New(name).Option("missingkey=error").Funcs(funcs()).Parse(src)
+		if err != nil {
+			return "", fmt.Errorf("parse: %w", err)
+		}
+		if err := t.Execute(&b, data); err != nil {
+			return "", fmt.Errorf("execute: %w", err)
+		}
+		return b.String(), nil
+	}
+	t, err := texttemplate.New(name).Option("missingkey=error").Funcs(funcs()).Parse(src)
+	if err != nil {
+		return "", fmt.Errorf("parse: %w", err)
+	}
+	if err := t.Execute(&b, data); err != nil {
+		return "", fmt.Errorf("execute: %w", err)
+	}
+	return b.String(), nil
+}
+
+func TestDefaultsComplete(t *testing.T) {
+	defs, err := templates.Defaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, d := range defs {
+		got[d.Locale+"/"+d.Key]++
+	}
+	for _, l := range wantLocales {
+		for _, k := range wantKeys {
+			switch n := got[l+"/"+k]; n {
+			case 1:
+			case 0:
+				t.Errorf("missing template %s/%s", l, k)
+			default:
+				t.Errorf("template %s/%s appears %d times", l, k, n)
+			}
+			delete(got, l+"/"+k)
+		}
+	}
+	for id := range got {
+		t.Errorf("unexpected template %s", id)
+	}
+	if want := len(wantKeys) * len(wantLocales); len(defs) != want {
+		t.Errorf("got %d templates, want %d", len(defs), want)
+	}
+}
+
+func TestDefaultsRender(t *testing.T) {
+	defs, err := templates.Defaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range defs {
+		t.Run(d.Locale+"/"+d.Key, func(t *testing.T) {
+			family, _, _ := strings.Cut(d.Key, ".")
+			if !slices.Contains([]string{"order", "payment", "user"}, family) {
+				t.Fatalf("unknown key family %q", family)
+			}
+			for name := range d.Fields {
+				if !slices.Contains(sections, name) {
+					t.Errorf("unknown section %q", name)
+				}
+			}
+			for _, name := range sections {
+				if strings.TrimSpace(d.Fields[name]) == "" {
+					t.Errorf("section %q is missing or empty", name)
+				}
+			}
+			if t.Failed() {
+				return
+			}
+			checkLanguage(t, d)
+			for _, full := range []bool{true, false} {
+				view := sampleView(family, d.Locale, full)
+				out := map[string]string{}
+				for _, name := range sections {
+					s, err := render(name, d.Fields[name], view)
+					if err != nil {
+						t.Errorf("full=%v: %s: %v", full, name, err)
+						continue
+					}
+					if strings.TrimSpace(s) == "" {
+						t.Errorf("full=%v: %s renders empty", full, name)
+					}
+					if strings.Contains(s, "<no value>") {
+						t.Errorf("full=%v: %s renders <no value>:\n%s", full, name, s)
+					}
+					out[name] = s
+				}
+				if t.Failed() {
+					return
+				}
+				checkOutput(t, d, family, full, out)
+			}
+		})
+	}
+}
+
+func checkOutput(t *testing.T, d templates.Template, family string, full bool, out map[string]string) {
+	t.Helper()
+	prefix := fmt.Sprintf("full=%v: ", full)
+
+	for _, name := range []string{"subject", "pushTitle", "pushBody", "pushUrl"} {
+		if strings.ContainsAny(strings.TrimSpace(out[name]), "\r\n") {
+			t.Errorf("%s%s spans several lines: %q", prefix, name, out[name])
+		}
+	}
+
+	// Escaping: user data never reaches an HTML output as markup.
+	for _, name := range []string{"html", "telegram"} {
+		if strings.Contains(strings.ToLower(out[name]), "<script") {
+			t.Errorf("%s%s contains an unescaped <script>:\n%s", prefix, name, out[name])
+		}
+		if strings.Contains(out[name], "ZgotmplZ") {
+			t.Errorf("%s%s contains a value html/template rejected:\n%s", prefix, name, out[name])
+		}
+	}
+	if full && !strings.Contains(out["html"], "&lt;script&gt;") {
+		t.Errorf("%shtml does not show the (escaped) customer name:\n%s", prefix, out["html"])
+	}
+	if !full && strings.Contains(out["html"]+out["text"], ", !") {
+		t.Errorf("%sgreeting with an empty name reads \", !\"", prefix)
+	}
+
+	// The html section is a body fragment with inline styles only.
+	for _, bad := range []string{"<html", "<body", "<head", "<style", "<!doctype"} {
+		if strings.Contains(strings.ToLower(out["html"]), bad) {
+			t.Errorf("%shtml contains %s; the layout provides the document", prefix, bad)
+		}
+	}
+
+	// Telegram HTML parse mode: only a few tags, properly nested.
+	for _, m := range tagRE.FindAllStringSubmatch(out["telegram"], -1) {
+		if !telegramTags[m[1]] {
+			t.Errorf("%stelegram uses <%s>, which Telegram does not accept:\n%s", prefix, m[1], out["telegram"])
+		}
+	}
+	var open []string
+	for _, m := range fullTagRE.FindAllStringSubmatch(out["telegram"], -1) {
+		if m[1] == "" {
+			open = append(open, m[2])
+			continue
+		}
+		if len(open) == 0 || open[len(open)-1] != m[2] {
+			t.Errorf("%stelegram closes <%s> out of order:\n%s", prefix, m[2], out["telegram"])
+			break
+		}
+		open = open[:len(open)-1]
+	}
+	if len(open) > 0 {
+		t.Errorf("%stelegram leaves %v open", prefix, open)
+	}
+
+	if !full {
+		return
+	}
+	// Facts every message of the family must carry.
+	if family != "user" {
+		if !strings.Contains(out["subject"], orderNumber) {
+			t.Errorf("subject %q does not name order %s", out["subject"], orderNumber)
+		}
+		for _, name := range []string{"html", "text", "telegram"} {
+			if !strings.Contains(out[name], orderNumber) {
+				t.Errorf("%s does not name order %s:\n%s", name, orderNumber, out[name])
+			}
+		}
+		for _, name := range []string{"html", "text"} {
+			if !strings.Contains(out[name], link) {
+				t.Errorf("%s does not link to the order page %s:\n%s", name, link, out[name])
+			}
+		}
+	} else {
+		for _, name := range []string{"html", "text"} {
+			if !strings.Contains(out[name], "https://shop.example") {
+				t.Errorf("%s does not link to the shop:\n%s", name, out[name])
+			}
+		}
+	}
+	wantURL := map[string]string{"order": "/#/orders/" + orderID, "payment": "/#/orders/" + orderID, "user": "/#/"}[family]
+	if got := strings.TrimSpace(out["pushUrl"]); got != wantURL {
+		t.Errorf("pushUrl = %q, want %q", got, wantURL)
+	}
+	if n := utf8.RuneCountInString(strings.TrimSpace(out["pushTitle"])); n > 50 {
+		t.Errorf("pushTitle is %d characters long (max 50): %q", n, out["pushTitle"])
+	}
+	if n := utf8.RuneCountInString(strings.TrimSpace(out["pushBody"])); n > 120 {
+		t.Errorf("pushBody is %d characters long (max 120): %q", n, out["pushBody"])
+	}
+
+	// Per-event facts.
+	contains := func(name, want string) {
+		t.Helper()
+		if !strings.Contains(out[name], want) {
+			t.Errorf("%s does not contain %q:\n%s", name, want, out[name])
+		}
+	}
+	switch d.Key {
+	case "order.created":
+		for _, name := range []string{"html", "text", "telegram"} {
+			contains(name, "Green tea, 100 g")
+			contains(name, "1730 RUB")
+			contains(name, "2730 RUB")
+		}
+		contains("html", "<table")
+	case "order.shipped":
+		for _, name := range []string{"html", "text", "telegram"} {
+			contains(name, "RA123456789RU")
+		}
+		contains("html", `href="https://www.pochta.ru/tracking#RA123456789RU"`)
+	case "payment.failed":
+		for _, name := range []string{"html", "text", "telegram"} {
+			contains(name, "Insufficient funds")
+		}
+	case "payment.refunded":
+		for _, name := range []string{"html", "text", "telegram", "pushBody"} {
+			contains(name, "2730 RUB")
+		}
+	}
+}
+
+// checkLanguage makes sure each locale's file is written in its language.
+func checkLanguage(t *testing.T, d templates.Template) {
+	t.Helper()
+	hasCyrillic := func(s string) bool {
+		return strings.ContainsFunc(s, func(r rune) bool { return unicode.Is(unicode.Cyrillic, r) })
+	}
+	for _, name := range sections {
+		src := d.Fields[name]
+		switch {
+		case d.Locale == "en" && hasCyrillic(src):
+			t.Errorf("en section %s contains Cyrillic text", name)
+		case d.Locale == "ru" && name != "pushUrl" && !hasCyrillic(src):
+			t.Errorf("ru section %s has no Russian text", name)
+		}
+	}
+}
