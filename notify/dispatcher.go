@@ -348,7 +348,7 @@ func (p *plugin) deliver(ctx context.Context, ch string, m claimed, user *core.R
 		return res
 	}
 	view := p.view(user, m.SourceCollection, m.SourceRecord, m.data(), tpl.locale)
-	rendered, err := tpl.render(view)
+	rendered, err := tpl.render(view, ch)
 	if err != nil {
 		res.err = channels.Permanent(fmt.Errorf("template %q (%s): %w", tpl.key, tpl.locale, err))
 		return res

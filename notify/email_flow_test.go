@@ -147,6 +147,17 @@ func TestSMTPFailures(t *testing.T) {
 		}
 	})
 
+	t.Run("an admin retries a failed message", func(t *testing.T) {
+		failed := shop.Messages("template = 'user.created' && to = 'bounce@example.org'")[0]
+		shop.SMTP.RejectRcpt("bounce@example.org", 0, "") // the mailbox is fixed
+		shop.MustDo(200, "PATCH", "/api/collections/notifyMessages/records/"+failed.Id, shop.SuperuserToken(), map[string]any{"status": "queued"})
+		m := shop.WaitMessage("id = {:id}", map[string]any{"id": failed.Id}, notify.StatusSent, notify.StatusFailed)
+		if m.GetString("status") != notify.StatusSent || m.GetInt("attempts") != 1 || m.GetString("error") != "" {
+			t.Fatalf("after retry: status=%s attempts=%d error=%q; want sent on a fresh first attempt", m.GetString("status"), m.GetInt("attempts"), m.GetString("error"))
+		}
+		emailTo(t, shop, "bounce@example.org", "Welcome")
+	})
+
 	t.Run("closed port is retried", func(t *testing.T) {
 		shop.SMTP.Close()
 		shop.SignUp("Offline", "offline@example.org", "en")

@@ -124,6 +124,7 @@ const (
 	HookValidateTemplate = "__notifyValidateTemplate__"
 	HookValidateRule     = "__notifyValidateRule__"
 	HookDispatcher       = "__notifyDispatcher__"
+	HookRetry            = "__notifyRetry__"
 )
 
 // MustRegister registers the plugin and panics on error.
@@ -192,6 +193,7 @@ func Register(app core.App, cfg Config) error {
 	}
 
 	p.bindEnqueue()
+	p.bindRetry()
 	p.bindValidation()
 	p.bindRoutes()
 
@@ -339,6 +341,36 @@ func (p *plugin) bindEnqueue() {
 	p.app.OnRecordAfterDeleteSuccess().Bind(&hook.Handler[*core.RecordEvent]{Id: HookWake, Func: wake})
 }
 
+// bindRetry makes "set status to queued" the way an admin retries a
+// message in the dashboard: the attempt counter, error and lease start
+// afresh, and the dispatcher is woken once the change is saved.
+func (p *plugin) bindRetry() {
+	p.app.OnRecordUpdate(MessagesCollection).Bind(&hook.Handler[*core.RecordEvent]{
+		Id: HookRetry,
+		Func: func(e *core.RecordEvent) error {
+			was := e.Record.Original().GetString("status")
+			if e.Record.GetString("status") == StatusQueued && was != StatusQueued && was != StatusSending {
+				e.Record.Set("attempts", 0)
+				e.Record.Set("error", "")
+				e.Record.Set("leaseUntil", "")
+				if !e.Record.GetDateTime("runAt").Time().After(p.cfg.Now()) {
+					e.Record.Set("runAt", dbTime(p.cfg.Now()))
+				}
+			}
+			return e.Next()
+		},
+	})
+	p.app.OnRecordAfterUpdateSuccess(MessagesCollection).Bind(&hook.Handler[*core.RecordEvent]{
+		Id: HookRetry,
+		Func: func(e *core.RecordEvent) error {
+			if e.Record.GetString("status") == StatusQueued {
+				p.disp.Wake()
+			}
+			return e.Next()
+		},
+	})
+}
+
 // view builds the template data for a message.
 func (p *plugin) view(user *core.Record, collection, recordID string, data map[string]any, locale string) *View {
 	v := &View{
@@ -361,6 +393,10 @@ func (p *plugin) view(user *core.Record, collection, recordID string, data map[s
 			}
 			id, _ := data[f.GetName()].(string)
 			if id == "" {
+				continue
+			}
+			if id == user.Id && user.Collection() != nil && user.Collection().Id == rel.CollectionId {
+				v.Expand[f.GetName()] = exportRecord(user) // the recipient, already loaded
 				continue
 			}
 			if r, err := p.app.FindRecordById(rel.CollectionId, id); err == nil {

@@ -3,6 +3,7 @@ package notify
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pocketbase/dbx"
@@ -32,36 +33,41 @@ func dbTime(t time.Time) string {
 	return dt.String()
 }
 
-// insertOutboxRow inserts a queued message unless its dedupe key exists.
-// It bypasses record hooks on purpose: it runs inside the caller's write
-// transaction, where only the row itself matters, and it is on the hot path
-// of every order write. It returns the number of rows inserted (0 or 1).
-func insertOutboxRow(app core.App, r outboxRow, now time.Time) (int, error) {
-	data := r.Data
-	if data == nil {
-		data = []byte("{}")
+// insertOutboxRows inserts queued messages in one statement, skipping
+// those whose dedupe key exists. It bypasses record hooks on purpose: it
+// runs inside the caller's write transaction, on the hot path of every
+// order write, where one statement (one SQL parse) beats one per row. It
+// returns the number of rows inserted.
+func insertOutboxRows(app core.App, rows []outboxRow, now time.Time) (int, error) {
+	if len(rows) == 0 {
+		return 0, nil
 	}
-	res, err := app.NonconcurrentDB().NewQuery(`INSERT INTO {{notifyMessages}}
+	var sql strings.Builder
+	sql.WriteString(`INSERT INTO {{notifyMessages}}
 		([[id]], [[rule]], [[template]], [[channel]], [[category]], [[user]], [[to]],
 		 [[status]], [[attempts]], [[runAt]], [[sourceCollection]], [[sourceRecord]],
-		 [[data]], [[dedupeKey]], [[created]], [[updated]])
-		VALUES ({:id}, {:rule}, {:template}, {:channel}, {:category}, {:user}, {:to},
-		 'queued', 0, {:runAt}, {:sc}, {:sr}, {:data}, {:dedupe}, {:now}, {:now})
-		ON CONFLICT ([[dedupeKey]]) DO NOTHING`).Bind(dbx.Params{
-		"id":       core.GenerateDefaultRandomId(),
-		"rule":     r.RuleID,
-		"template": r.Template,
-		"channel":  r.Channel,
-		"category": r.Category,
-		"user":     r.UserID,
-		"to":       r.To,
-		"runAt":    dbTime(r.RunAt),
-		"sc":       r.SourceCollection,
-		"sr":       r.SourceRecord,
-		"data":     string(data),
-		"dedupe":   r.DedupeKey,
-		"now":      dbTime(now),
-	}).Execute()
+		 [[data]], [[dedupeKey]], [[created]], [[updated]]) VALUES `)
+	params := dbx.Params{"now": dbTime(now)}
+	for i, r := range rows {
+		if i > 0 {
+			sql.WriteString(", ")
+		}
+		fmt.Fprintf(&sql, "({:id%[1]d}, {:rule%[1]d}, {:template%[1]d}, {:channel%[1]d}, {:category%[1]d}, {:user%[1]d}, {:to%[1]d}, 'queued', 0, {:runAt%[1]d}, {:sc%[1]d}, {:sr%[1]d}, {:data%[1]d}, {:dedupe%[1]d}, {:now}, {:now})", i)
+		data := r.Data
+		if data == nil {
+			data = []byte("{}")
+		}
+		for k, v := range map[string]any{
+			"id": core.GenerateDefaultRandomId(), "rule": r.RuleID, "template": r.Template,
+			"channel": r.Channel, "category": r.Category, "user": r.UserID, "to": r.To,
+			"runAt": dbTime(r.RunAt), "sc": r.SourceCollection, "sr": r.SourceRecord,
+			"data": string(data), "dedupe": r.DedupeKey,
+		} {
+			params[fmt.Sprint(k, i)] = v
+		}
+	}
+	sql.WriteString(" ON CONFLICT ([[dedupeKey]]) DO NOTHING")
+	res, err := app.NonconcurrentDB().NewQuery(sql.String()).Bind(params).Execute()
 	if err != nil {
 		return 0, err
 	}
@@ -111,7 +117,7 @@ func claimDue(app core.App, now time.Time, lease time.Duration, limit int) ([]cl
 				WHERE [[status]] = 'sending' AND [[leaseUntil]] < {:now} LIMIT {:limit})
 			LIMIT {:limit})
 		RETURNING [[id]], [[rule]], [[template]], [[channel]], [[category]], [[user]], [[to]],
-		          [[sourceCollection]], [[sourceRecord]], [[data]], [[attempts]]`).Bind(dbx.Params{
+		          [[sourceCollection]], [[sourceRecord]], COALESCE([[data]], '{}') AS [[data]], [[attempts]]`).Bind(dbx.Params{
 		"now":   dbTime(now),
 		"lease": dbTime(now.Add(lease)),
 		"limit": limit,

@@ -4,14 +4,17 @@ import (
 	_ "embed"
 	"fmt"
 	htmltemplate "html/template"
+	"io"
 	"math"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	texttemplate "text/template"
 	"time"
 
+	"github.com/pbnotify/pbnotify/channels"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/types"
@@ -138,33 +141,46 @@ func compile(src templateSource) (*compiled, error) {
 	return c, nil
 }
 
-// render executes every field of c against v. The first failing field is
-// reported with its name and the executor's line information.
-func (c *compiled) render(v *View) (*Rendered, error) {
-	var firstErr error
-	text := func(field string, t *texttemplate.Template) string {
-		var b strings.Builder
-		if err := t.Execute(&b, v); err != nil && firstErr == nil {
-			firstErr = &FieldError{field, err}
-		}
-		return b.String()
+// channelFields says which template fields a channel uses; rendering only
+// those keeps the HTML layout off the path of push, inbox and Telegram
+// messages. The empty channel (preview, validation) renders everything.
+var channelFields = map[string][]string{
+	channels.Email:    {"subject", "html", "text"},
+	channels.Telegram: {"subject", "telegram", "pushUrl"},
+	channels.WebPush:  {"pushTitle", "pushBody", "pushUrl"},
+	channels.Inbox:    {"pushTitle", "pushBody", "pushUrl"},
+}
+
+// render executes the fields channel uses (all of them for channel "")
+// against v. The first failing field is reported with its name and the
+// executor's line information.
+func (c *compiled) render(v *View, channel string) (*Rendered, error) {
+	want := func(field string) bool {
+		fields, ok := channelFields[channel]
+		return !ok || slices.Contains(fields, field)
 	}
-	html := func(field string, t *htmltemplate.Template) string {
+	var firstErr error
+	exec := func(field string, t interface {
+		Execute(io.Writer, any) error
+	}) string {
+		if !want(field) || firstErr != nil {
+			return ""
+		}
 		var b strings.Builder
-		if err := t.Execute(&b, v); err != nil && firstErr == nil {
+		if err := t.Execute(&b, v); err != nil {
 			firstErr = &FieldError{field, err}
 		}
 		return b.String()
 	}
 	r := &Rendered{
-		Subject:   oneLine(text("subject", c.subject)),
-		Text:      text("text", c.text),
-		Telegram:  strings.TrimSpace(html("telegram", c.telegram)),
-		PushTitle: oneLine(text("pushTitle", c.pushTitle)),
-		PushBody:  strings.TrimSpace(text("pushBody", c.pushBody)),
-		PushURL:   strings.TrimSpace(text("pushUrl", c.pushURL)),
+		Subject:   oneLine(exec("subject", c.subject)),
+		Text:      exec("text", c.text),
+		Telegram:  strings.TrimSpace(exec("telegram", c.telegram)),
+		PushTitle: oneLine(exec("pushTitle", c.pushTitle)),
+		PushBody:  strings.TrimSpace(exec("pushBody", c.pushBody)),
+		PushURL:   strings.TrimSpace(exec("pushUrl", c.pushURL)),
 	}
-	content := html("html", c.html)
+	content := exec("html", c.html)
 	if firstErr != nil {
 		return nil, firstErr
 	}

@@ -99,7 +99,7 @@ func (p *plugin) renderForAdmin(e *core.RequestEvent, recordID string) (*core.Re
 		user := p.recipientForPreview(e.App, src, ct.key)
 		view = p.view(user, src.Collection().Name, src.Id, exportRecord(src), ct.locale)
 	}
-	rendered, err := ct.render(view)
+	rendered, err := ct.render(view, "")
 	if err != nil {
 		return nil, nil, "", e.BadRequestError("The template does not render: "+err.Error(), nil)
 	}

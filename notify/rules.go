@@ -272,7 +272,7 @@ func isZero(v any) bool {
 // channel and recipient never produce a second message.
 func (p *plugin) enqueue(txApp core.App, rec *core.Record, matches []pending) (int, error) {
 	now := p.cfg.Now().UTC()
-	inserted := 0
+	var rows []outboxRow
 	for _, m := range matches {
 		chans := m.rule.Channels
 		if m.rule.Mode == ModeFirst && len(chans) > 0 {
@@ -280,7 +280,7 @@ func (p *plugin) enqueue(txApp core.App, rec *core.Record, matches []pending) (i
 			chans = chans[:1]
 		}
 		for _, ch := range chans {
-			row := outboxRow{
+			rows = append(rows, outboxRow{
 				RuleID:           m.rule.ID,
 				Template:         m.rule.Template,
 				Channel:          ch,
@@ -291,15 +291,14 @@ func (p *plugin) enqueue(txApp core.App, rec *core.Record, matches []pending) (i
 				Data:             m.data,
 				RunAt:            now.Add(m.rule.Delay),
 				DedupeKey:        dedupeKey(m.rule.ID, rec.Id, m.trigger, ch, m.userID),
-			}
-			n, err := insertOutboxRow(txApp, row, now)
-			if err != nil {
-				return inserted, fmt.Errorf("outbox insert for rule %q: %w", m.rule.Name, err)
-			}
-			inserted += n
+			})
 		}
 	}
-	return inserted, nil
+	n, err := insertOutboxRows(txApp, rows, now)
+	if err != nil {
+		return 0, fmt.Errorf("outbox insert: %w", err)
+	}
+	return n, nil
 }
 
 func dedupeKey(parts ...string) string {

@@ -55,7 +55,7 @@ func (p *plugin) validateTemplate(app core.App, rec *core.Record) error {
 		if err != nil {
 			return err
 		}
-		if _, err := ct.render(view); err != nil {
+		if _, err := ct.render(view, ""); err != nil {
 			var fe *FieldError
 			if errors.As(err, &fe) {
 				return fieldError(fe.Field, fmt.Sprintf("does not render against a sample %s record: %v", coll.Name, fe.Err))

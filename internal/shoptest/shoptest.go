@@ -39,6 +39,9 @@ type Options struct {
 	Config notify.Config
 	// NoSMTP leaves the mail settings disabled.
 	NoSMTP bool
+	// NoPlugin leaves the notify plugin unregistered (the shop alone), for
+	// comparisons.
+	NoPlugin bool
 	// BeforeServe runs after the app is set up and before it serves.
 	BeforeServe func(app *tests.TestApp)
 }
@@ -78,8 +81,10 @@ func New(t testing.TB, opts Options) *Shop {
 		cfg.PollInterval = 200 * time.Millisecond
 	}
 	hooks.Bind(app)
-	if err := notify.Register(app, cfg); err != nil {
-		t.Fatal(err)
+	if !opts.NoPlugin {
+		if err := notify.Register(app, cfg); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if opts.BeforeServe != nil {
 		opts.BeforeServe(app)

@@ -110,9 +110,14 @@ func (s *Server) FailNext(n, code int, text string) {
 }
 
 // RejectRcpt makes RCPT TO:<addr> fail with code and text, every time.
+// Code 0 lifts the rejection.
 func (s *Server) RejectRcpt(addr string, code int, text string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if code == 0 {
+		delete(s.rejects, strings.ToLower(addr))
+		return
+	}
 	s.rejects[strings.ToLower(addr)] = &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCodeNotSet, Message: text}
 }
 
