@@ -3,6 +3,7 @@
 //
 //	./shop serve                      # http://127.0.0.1:8090, dashboard at /_/
 //	./shop superuser upsert EMAIL PASS
+//	./shop notify vapid [--rotate]    # web push public key
 package main
 
 import (
@@ -32,6 +33,7 @@ func main() {
 
 	hooks.Bind(app)
 	notify.MustRegister(app, notify.ConfigFromEnv())
+	app.RootCmd.AddCommand(notify.NewCommand(app))
 
 	app.OnServe().Bind(&hook.Handler[*core.ServeEvent]{
 		Id: "shopStatic",

@@ -1,11 +1,27 @@
 package notify
 
-import "os"
+import (
+	"os"
+	"strings"
+)
 
 // ConfigFromEnv reads the NOTIFY_* environment variables documented in the
 // README into a Config; everything else keeps its default.
 func ConfigFromEnv() Config {
 	return Config{
-		PublicURL: os.Getenv("NOTIFY_PUBLIC_URL"),
+		PublicURL:          os.Getenv("NOTIFY_PUBLIC_URL"),
+		VAPIDSubject:       os.Getenv("NOTIFY_VAPID_SUBJECT"),
+		PushAllowedOrigins: splitList(os.Getenv("NOTIFY_WEBPUSH_ALLOWED_ORIGINS")),
 	}
+}
+
+// splitList splits a comma-separated list, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
 }

@@ -25,6 +25,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -60,6 +61,19 @@ type Config struct {
 	// Addresses resolves a user's address on a channel ("" when the user has
 	// none). Default: the user's email for email; nothing for the others.
 	Addresses map[string]func(user *core.Record) (string, error)
+
+	// VAPIDSubject is the contact web push services may use about this
+	// shop's pushes: "mailto:owner@example.org" or "https://...". Web push is
+	// off (messages skipped) while it is empty. Default: empty.
+	VAPIDSubject string
+
+	// PushAllowedOrigins are endpoint origins accepted for web push
+	// subscriptions besides the browsers' push services (FCM, Mozilla,
+	// Apple, Windows), e.g. a self-hosted push service. Default: none.
+	PushAllowedOrigins []string
+
+	// PushHTTPClient sends web pushes. Default: a client with a 10 s timeout.
+	PushHTTPClient *http.Client
 
 	// Workers is the number of messages sent in parallel. Default: 8.
 	Workers int
@@ -182,6 +196,7 @@ func Register(app core.App, cfg Config) error {
 		channels.Email: newSettingsMailer(app, cfg.EmailConnections, cfg.EmailTLS),
 		channels.Inbox: inboxChannel{},
 	}
+	p.senders[channels.WebPush] = &pushSender{p: p}
 	for _, ch := range cfg.Channels {
 		p.senders[ch.Name()] = ch
 	}
@@ -196,6 +211,7 @@ func Register(app core.App, cfg Config) error {
 	p.bindRetry()
 	p.bindValidation()
 	p.bindRoutes()
+	p.bindPushRoutes()
 
 	// Rules are loaded once the database is up and reloaded on every change.
 	app.OnBootstrap().Bind(&hook.Handler[*core.BootstrapEvent]{

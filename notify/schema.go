@@ -40,7 +40,7 @@ const bodyMax = 1 << 20
 var allChannels = []string{channels.Email, channels.Telegram, channels.WebPush, channels.Inbox}
 
 // InstallCollections creates the plugin's collections (notifyTemplates,
-// notifyRules, notifyMessages) with their indexes and API rules. It is meant
+// notifyRules, notifyMessages, notifyPushSubscriptions) and its secrets table with their indexes and API rules. It is meant
 // to run inside a migration; collections that already exist are left as they
 // are. usersCollection is the auth collection messages are addressed to.
 func InstallCollections(app core.App, usersCollection string) error {
@@ -69,7 +69,12 @@ func InstallCollections(app core.App, usersCollection string) error {
 			return fmt.Errorf("InstallCollections: %s: %w", MessagesCollection, err)
 		}
 	}
-	return nil
+	if existing, _ := app.FindCollectionByNameOrId(PushSubscriptionsCollection); existing == nil {
+		if err := app.Save(pushSubscriptionsCollection(users.Id)); err != nil {
+			return fmt.Errorf("InstallCollections: %s: %w", PushSubscriptionsCollection, err)
+		}
+	}
+	return ensureSecretsTable(app)
 }
 
 func longText(name string) *core.TextField {
