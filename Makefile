@@ -23,7 +23,8 @@ test:
 
 ## bench: the performance figures quoted in the README
 bench:
-	go test -run '^$$' -bench . -benchtime 4x ./bench/
+	go test -run '^$$' -bench 'OrderCreate|DispatchEmail|OrderEmailLatency' -benchtime 4x ./bench/
+	go test -run '^$$' -bench TelegramDispatch -benchtime 1x ./bench/
 	go test -run '^$$' -bench Claim -benchtime 2000x ./notify/
 	go test -run '^$$' -bench . ./channels/telegram/
 

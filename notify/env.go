@@ -9,9 +9,12 @@ import (
 // README into a Config; everything else keeps its default.
 func ConfigFromEnv() Config {
 	return Config{
-		PublicURL:          os.Getenv("NOTIFY_PUBLIC_URL"),
-		VAPIDSubject:       os.Getenv("NOTIFY_VAPID_SUBJECT"),
-		PushAllowedOrigins: splitList(os.Getenv("NOTIFY_WEBPUSH_ALLOWED_ORIGINS")),
+		PublicURL:             os.Getenv("NOTIFY_PUBLIC_URL"),
+		VAPIDSubject:          os.Getenv("NOTIFY_VAPID_SUBJECT"),
+		PushAllowedOrigins:    splitList(os.Getenv("NOTIFY_WEBPUSH_ALLOWED_ORIGINS")),
+		TelegramToken:         os.Getenv("NOTIFY_TELEGRAM_TOKEN"),
+		TelegramAPIURL:        os.Getenv("NOTIFY_TELEGRAM_API_URL"),
+		TelegramWebhookSecret: os.Getenv("NOTIFY_TELEGRAM_WEBHOOK_SECRET"),
 	}
 }
 

@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/pbnotify/pbnotify/channels"
+	"github.com/pbnotify/pbnotify/channels/telegram"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/hook"
 )
@@ -74,6 +75,32 @@ type Config struct {
 
 	// PushHTTPClient sends web pushes. Default: a client with a 10 s timeout.
 	PushHTTPClient *http.Client
+
+	// TelegramToken is the bot token from @BotFather. Telegram is off
+	// (messages skipped) while it is empty. Default: empty.
+	TelegramToken string
+
+	// TelegramAPIURL is the Bot API server: a self-hosted one, or a test
+	// server. Default: https://api.telegram.org.
+	TelegramAPIURL string
+
+	// TelegramWebhookSecret switches from long polling to a webhook at
+	// /api/notify/telegram/webhook; Telegram sends it in the
+	// X-Telegram-Bot-Api-Secret-Token header. Default: empty (long polling).
+	TelegramWebhookSecret string
+
+	// TelegramHTTPClient talks to the Bot API. Default: a client with a
+	// 30 s timeout.
+	TelegramHTTPClient *http.Client
+
+	// TelegramGlobalRate and TelegramPerChatRate cap messages per second
+	// overall and per chat, Telegram's published limits. Default: 30 and 1.
+	TelegramGlobalRate  float64
+	TelegramPerChatRate float64
+
+	// TelegramLinkTTL is how long a "link Telegram" token works.
+	// Default: 15 minutes.
+	TelegramLinkTTL time.Duration
 
 	// Workers is the number of messages sent in parallel. Default: 8.
 	Workers int
@@ -128,6 +155,10 @@ type plugin struct {
 	addresses map[string]func(user *core.Record) (string, error)
 	disp      *dispatcher
 	stop      context.CancelFunc
+
+	telegram    *telegram.Channel // nil unless a bot token is configured
+	stopPolling context.CancelFunc
+	pollingDone chan struct{}
 }
 
 // Hook ids, so an app can Unbind any of them.
@@ -185,6 +216,9 @@ func Register(app core.App, cfg Config) error {
 	if cfg.ShutdownGrace <= 0 {
 		cfg.ShutdownGrace = 10 * time.Second
 	}
+	if cfg.TelegramLinkTTL <= 0 {
+		cfg.TelegramLinkTTL = linkTTLDefault
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -197,11 +231,14 @@ func Register(app core.App, cfg Config) error {
 		channels.Inbox: inboxChannel{},
 	}
 	p.senders[channels.WebPush] = &pushSender{p: p}
-	for _, ch := range cfg.Channels {
-		p.senders[ch.Name()] = ch
-	}
 	p.addresses = map[string]func(*core.Record) (string, error){
 		channels.Email: func(u *core.Record) (string, error) { return u.Email(), nil },
+	}
+	if err := p.setupTelegram(); err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
+	for _, ch := range cfg.Channels {
+		p.senders[ch.Name()] = ch
 	}
 	for name, fn := range cfg.Addresses {
 		p.addresses[name] = fn
@@ -212,6 +249,7 @@ func Register(app core.App, cfg Config) error {
 	p.bindValidation()
 	p.bindRoutes()
 	p.bindPushRoutes()
+	p.bindTelegram()
 
 	// Rules are loaded once the database is up and reloaded on every change.
 	app.OnBootstrap().Bind(&hook.Handler[*core.BootstrapEvent]{

@@ -40,7 +40,8 @@ const bodyMax = 1 << 20
 var allChannels = []string{channels.Email, channels.Telegram, channels.WebPush, channels.Inbox}
 
 // InstallCollections creates the plugin's collections (notifyTemplates,
-// notifyRules, notifyMessages, notifyPushSubscriptions) and its secrets table with their indexes and API rules. It is meant
+// notifyRules, notifyMessages, notifyPushSubscriptions, notifyTelegramLinks) and its
+// internal tables with their indexes and API rules. It is meant
 // to run inside a migration; collections that already exist are left as they
 // are. usersCollection is the auth collection messages are addressed to.
 func InstallCollections(app core.App, usersCollection string) error {
@@ -73,6 +74,14 @@ func InstallCollections(app core.App, usersCollection string) error {
 		if err := app.Save(pushSubscriptionsCollection(users.Id)); err != nil {
 			return fmt.Errorf("InstallCollections: %s: %w", PushSubscriptionsCollection, err)
 		}
+	}
+	if existing, _ := app.FindCollectionByNameOrId(TelegramLinksCollection); existing == nil {
+		if err := app.Save(telegramLinksCollection(users.Id)); err != nil {
+			return fmt.Errorf("InstallCollections: %s: %w", TelegramLinksCollection, err)
+		}
+	}
+	if err := ensureLinkTokensTable(app); err != nil {
+		return err
 	}
 	return ensureSecretsTable(app)
 }
