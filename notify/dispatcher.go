@@ -227,7 +227,12 @@ func (d *dispatcher) attempt(ctx context.Context, m claimed) outcome {
 	}
 	var skipped []string
 	for i, ch := range chain {
-		res := p.deliver(ctx, ch, m, user)
+		var res delivery
+		if reason := p.turnedOff(user, ch, m.Category); reason != "" {
+			res = delivery{channel: ch, err: channels.Skip(reason)}
+		} else {
+			res = p.deliver(ctx, ch, m, user)
+		}
 		if i > 0 {
 			res.channel = ch
 		}

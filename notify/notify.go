@@ -63,6 +63,11 @@ type Config struct {
 	// none). Default: the user's email for email; nothing for the others.
 	Addresses map[string]func(user *core.Record) (string, error)
 
+	// PreferencesField is the JSON field of the users collection holding
+	// each user's channel and category choices (see Preferences). A users
+	// collection without it means everything is on. Default: "notifyPrefs".
+	PreferencesField string
+
 	// VAPIDSubject is the contact web push services may use about this
 	// shop's pushes: "mailto:owner@example.org" or "https://...". Web push is
 	// off (messages skipped) while it is empty. Default: empty.
@@ -189,6 +194,9 @@ func Register(app core.App, cfg Config) error {
 	if cfg.UsersCollection == "" {
 		cfg.UsersCollection = "users"
 	}
+	if cfg.PreferencesField == "" {
+		cfg.PreferencesField = "notifyPrefs"
+	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = 8
 	}
@@ -246,6 +254,8 @@ func Register(app core.App, cfg Config) error {
 
 	p.bindEnqueue()
 	p.bindRetry()
+	p.bindInboxRead()
+	p.bindPreferences()
 	p.bindValidation()
 	p.bindRoutes()
 	p.bindPushRoutes()

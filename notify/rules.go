@@ -279,7 +279,14 @@ func (p *plugin) enqueue(txApp core.App, rec *core.Record, matches []pending) (i
 			// One message; the dispatcher walks the list at send time.
 			chans = chans[:1]
 		}
+		var prefs Preferences
+		if user, err := txApp.FindRecordById(p.cfg.UsersCollection, m.userID); err == nil {
+			prefs = preferencesOf(user, p.cfg.PreferencesField)
+		}
 		for _, ch := range chans {
+			if m.rule.Mode != ModeFirst && !prefs.Allows(ch, m.rule.Category) {
+				continue // the customer turned this off; nothing to keep
+			}
 			rows = append(rows, outboxRow{
 				RuleID:           m.rule.ID,
 				Template:         m.rule.Template,

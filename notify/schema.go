@@ -142,6 +142,8 @@ func messagesCollection(usersID, rulesID string) *core.Collection {
 	own := "@request.auth.id != '' && user = @request.auth.id"
 	c.ListRule = types.Pointer(own)
 	c.ViewRule = types.Pointer(own)
+	// Customers mark their inbox messages read; bindInboxRead admits only readAt.
+	c.UpdateRule = types.Pointer(own + " && channel = 'inbox'")
 	c.Fields.Add(
 		&core.RelationField{Name: "rule", CollectionId: rulesID, MaxSelect: 1},
 		&core.TextField{Name: "template", Max: 100},

@@ -35,6 +35,7 @@ func telegramLinksCollection(usersID string) *core.Collection {
 	own := "@request.auth.id != '' && user = @request.auth.id"
 	c.ListRule = &own
 	c.ViewRule = &own
+	c.DeleteRule = &own // unlinking from the storefront
 	c.Fields.Add(
 		&core.RelationField{Name: "user", Required: true, CollectionId: usersID, MaxSelect: 1, CascadeDelete: true},
 		&core.NumberField{Name: "chatId", OnlyInt: true, Hidden: true},

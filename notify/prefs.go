@@ -1,0 +1,102 @@
+package notify
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	validation "github.com/pocketbase/ozzo-validation/v4"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/hook"
+	"github.com/pocketbase/pocketbase/tools/types"
+)
+
+// Preferences are a user's choices of which categories reach them on which
+// channel, stored as JSON in the users collection:
+//
+//	{"email": {"marketing": false}, "telegram": {"service": false}}
+//
+// Anything not mentioned is on. Security and transactional messages must
+// stay on for at least one channel: a customer cannot silence the message
+// that their order was cancelled.
+type Preferences map[string]map[string]bool
+
+var (
+	allCategories       = []string{CategorySecurity, CategoryTransactional, CategoryService, CategoryMarketing}
+	mandatoryCategories = []string{CategorySecurity, CategoryTransactional}
+)
+
+// Allows reports whether category may be sent on channel.
+func (p Preferences) Allows(channel, category string) bool {
+	on, set := p[channel][category]
+	return !set || on
+}
+
+func preferencesOf(user *core.Record, field string) Preferences {
+	var prefs Preferences
+	if raw, ok := user.Get(field).(types.JSONRaw); ok && len(raw) > 0 {
+		_ = json.Unmarshal(raw, &prefs)
+	}
+	return prefs
+}
+
+// validatePreferences checks the JSON shape and that every mandatory
+// category stays on somewhere.
+func validatePreferences(raw []byte) error {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	var prefs Preferences
+	if err := json.Unmarshal(raw, &prefs); err != nil {
+		return fmt.Errorf(`must look like {"email": {"marketing": false}}: %v`, err)
+	}
+	for ch, cats := range prefs {
+		if !slices.Contains(allChannels, ch) {
+			return fmt.Errorf("unknown channel %q; use %s", ch, strings.Join(allChannels, ", "))
+		}
+		for cat := range cats {
+			if !slices.Contains(allCategories, cat) {
+				return fmt.Errorf("unknown category %q; use %s", cat, strings.Join(allCategories, ", "))
+			}
+		}
+	}
+	for _, cat := range mandatoryCategories {
+		on := false
+		for _, ch := range allChannels {
+			if prefs.Allows(ch, cat) {
+				on = true
+				break
+			}
+		}
+		if !on {
+			return fmt.Errorf("%s messages must stay on for at least one channel", cat)
+		}
+	}
+	return nil
+}
+
+const HookPreferences = "__notifyPreferences__"
+
+func (p *plugin) bindPreferences() {
+	p.app.OnRecordValidate(p.cfg.UsersCollection).Bind(&hook.Handler[*core.RecordEvent]{
+		Id: HookPreferences,
+		Func: func(e *core.RecordEvent) error {
+			if e.Record.Collection().Fields.GetByName(p.cfg.PreferencesField) != nil {
+				raw, _ := e.Record.Get(p.cfg.PreferencesField).(types.JSONRaw)
+				if err := validatePreferences(raw); err != nil {
+					return validation.Errors{p.cfg.PreferencesField: validation.NewError("validation_notify_prefs", err.Error())}
+				}
+			}
+			return e.Next()
+		},
+	})
+}
+
+// turnedOff is the reason a user's preferences stop a message, or "".
+func (p *plugin) turnedOff(user *core.Record, channel, category string) string {
+	if category == "" || preferencesOf(user, p.cfg.PreferencesField).Allows(channel, category) {
+		return ""
+	}
+	return fmt.Sprintf("the customer turned off %s messages on %s", category, channel)
+}
