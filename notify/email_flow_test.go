@@ -180,6 +180,30 @@ func TestNoSMTPMarksSkipped(t *testing.T) {
 	}
 }
 
+func TestMailSettingsArePickedUp(t *testing.T) {
+	shop := shoptest.New(t, shoptest.Options{})
+	settings := shop.App.Settings()
+	settings.SMTP.Enabled = false
+	if err := shop.App.Save(settings); err != nil {
+		t.Fatal(err)
+	}
+	shop.SignUp("Anna", "anna@example.org", "en")
+	shop.WaitMessage("template = 'user.created' && channel = 'email'", nil, notify.StatusSkipped)
+
+	// The admin turns SMTP on and changes the sender: no restart.
+	settings = shop.App.Settings()
+	settings.SMTP.Enabled = true
+	settings.Meta.SenderAddress = "orders@example.org"
+	if err := shop.App.Save(settings); err != nil {
+		t.Fatal(err)
+	}
+	shop.SignUp("Bob", "bob@example.org", "en")
+	m := emailTo(t, shop, "bob@example.org", "Welcome")
+	if from := m.Header("From"); !strings.Contains(from, "orders@example.org") {
+		t.Errorf("From = %q; want the new sender orders@example.org", from)
+	}
+}
+
 func TestUserDataIsEscaped(t *testing.T) {
 	shop := shoptest.New(t, shoptest.Options{})
 	shop.SignUp("<script>alert(1)</script>", "xss@example.org", "en")
