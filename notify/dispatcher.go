@@ -233,9 +233,6 @@ func (d *dispatcher) attempt(ctx context.Context, m claimed) outcome {
 		} else {
 			res = p.deliver(ctx, ch, m, user)
 		}
-		if i > 0 {
-			res.channel = ch
-		}
 		if reason, ok := channels.SkipReason(res.err); ok && i < len(chain)-1 {
 			skipped = append(skipped, ch+": "+reason)
 			continue
