@@ -25,7 +25,10 @@ import (
 var publicFiles embed.FS
 
 func main() {
-	app := pocketbase.New()
+	// Dev mode (SQL logs on stdout) only when asked for with --dev:
+	// PocketBase would otherwise switch it on for any binary that lives
+	// under the temp dir, mistaking it for `go run`.
+	app := pocketbase.NewWithConfig(pocketbase.Config{DefaultDev: false})
 
 	var publicDir string
 	app.RootCmd.PersistentFlags().StringVar(&publicDir, "publicDir", "",
