@@ -3,8 +3,14 @@
 package hooks
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
+	"strings"
+
+	validation "github.com/pocketbase/ozzo-validation/v4"
+	"github.com/pocketbase/pocketbase/tools/types"
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/hook"
@@ -15,6 +21,7 @@ const (
 	HookOrderDefaults = "__shopOrderDefaults__"
 	HookOrderNumber   = "__shopOrderNumber__"
 	HookUserDefaults  = "__shopUserDefaults__"
+	HookOrderItems    = "__shopOrderItems__"
 )
 
 // FirstOrderNumber is the number of the shop's first order.
@@ -26,6 +33,15 @@ func Bind(app core.App) {
 		Id: HookOrderDefaults,
 		Func: func(e *core.RecordEvent) error {
 			setOrderDefaults(e.Record)
+			return e.Next()
+		},
+	})
+	app.OnRecordValidate("orders").Bind(&hook.Handler[*core.RecordEvent]{
+		Id: HookOrderItems,
+		Func: func(e *core.RecordEvent) error {
+			if err := validateItems(e.Record); err != nil {
+				return validation.Errors{"items": validation.NewError("validation_order_items", err.Error())}
+			}
 			return e.Next()
 		},
 	})
@@ -42,6 +58,37 @@ func Bind(app core.App) {
 			return e.Next()
 		},
 	})
+}
+
+// orderItem is one line of orders.items.
+type orderItem struct {
+	Name  string   `json:"name"`
+	Qty   *float64 `json:"qty"`
+	Price *float64 `json:"price"`
+}
+
+// validateItems checks that items is a list of {name, qty, price} with a
+// name, a whole positive quantity and a price that is not negative.
+func validateItems(r *core.Record) error {
+	raw, _ := r.Get("items").(types.JSONRaw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	var items []orderItem
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return errors.New(`must be a list like [{"name": "Tea", "qty": 2, "price": 350}]`)
+	}
+	for i, it := range items {
+		switch {
+		case strings.TrimSpace(it.Name) == "":
+			return fmt.Errorf("item %d has no name", i+1)
+		case it.Qty == nil || *it.Qty <= 0 || *it.Qty != math.Trunc(*it.Qty):
+			return fmt.Errorf("item %d (%s): qty must be a whole number above 0", i+1, it.Name)
+		case it.Price == nil || *it.Price < 0:
+			return fmt.Errorf("item %d (%s): price must be a number, 0 or more", i+1, it.Name)
+		}
+	}
+	return nil
 }
 
 // setOrderDefaults fills what a customer does not choose: the status of a
