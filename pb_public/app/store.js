@@ -1,0 +1,360 @@
+// The PocketBase client, what the storefront knows (orders, messages,
+// Telegram link, push devices, cart) and realtime. Views read `state` and
+// re-render on the bus topics:
+//   auth      signed in or out
+//   user      the signed-in user's record changed (name, locale, notifyPrefs)
+//   orders    state.orders changed
+//   messages  state.messages changed
+//   telegram  state.telegram changed
+//   devices   state.devices changed
+//   push      state.push changed
+//   cart      the cart changed
+//   lang      the language changed
+
+import PocketBase from '/vendor/pocketbase.es.mjs';
+
+export const pb = new PocketBase(location.origin);
+// Views may load the same list twice in a row (e.g. a realtime reconnect
+// while a page loads); both requests must complete.
+pb.autoCancellation(false);
+
+const bus = new EventTarget();
+
+export function emit(topic) {
+  bus.dispatchEvent(new Event(topic));
+}
+
+/** Calls fn on every topic; returns the function that stops it. */
+export function on(topics, fn) {
+  const list = [].concat(topics);
+  for (const topic of list) bus.addEventListener(topic, fn);
+  return () => list.forEach((topic) => bus.removeEventListener(topic, fn));
+}
+
+export const state = {
+  orders: new Map(),
+  ordersLoaded: false,
+  missing: '', // an order id the server said does not exist (or is not ours)
+  messages: new Map(), // every message row the customer may see, any channel
+  inboxLoaded: false,
+  timelines: new Set(), // order ids whose messages were fetched
+  telegram: { loaded: false, link: null, waiting: false, unavailable: false },
+  devices: { loaded: false, list: [] },
+  push: { state: 'unknown', busy: false },
+};
+
+export function currentUser() {
+  return pb.authStore.isValid ? pb.authStore.record : null;
+}
+
+// ---- records -------------------------------------------------------------
+
+function newer(a, b) {
+  // PocketBase dates sort as strings.
+  return !a || String(b.updated || '') >= String(a.updated || '');
+}
+
+export function upsertOrder(record) {
+  if (newer(state.orders.get(record.id), record)) state.orders.set(record.id, record);
+  emit('orders');
+}
+
+export function upsertMessage(record) {
+  if (newer(state.messages.get(record.id), record)) state.messages.set(record.id, record);
+  emit('messages');
+}
+
+export function sortedOrders() {
+  return [...state.orders.values()].sort((a, b) => (b.number || 0) - (a.number || 0));
+}
+
+export const isInboxMessage = (m) => m.channel === 'inbox' && m.status === 'sent';
+
+export function inboxMessages() {
+  return [...state.messages.values()]
+    .filter(isInboxMessage)
+    .sort((a, b) => String(b.created).localeCompare(String(a.created)) || String(b.id).localeCompare(String(a.id)));
+}
+
+export function unreadCount() {
+  return inboxMessages().filter((m) => !m.readAt).length;
+}
+
+export function orderMessages(orderId) {
+  return [...state.messages.values()].filter((m) => m.sourceRecord === orderId);
+}
+
+// ---- loading -------------------------------------------------------------
+
+// The same list asked for twice while the first request runs (a view and
+// the session start, say) is fetched once.
+const inFlight = new Map();
+// Bumped at every sign-in and sign-out: answers to an earlier session's
+// requests are dropped.
+let generation = 0;
+function once(name, load) {
+  const key = `${generation}:${name}`;
+  if (!inFlight.has(key)) {
+    inFlight.set(key, load().finally(() => inFlight.delete(key)));
+  }
+  return inFlight.get(key);
+}
+
+export function loadOrders() {
+  return once('orders', fetchOrders);
+}
+
+async function fetchOrders() {
+  const gen = generation;
+  const list = await pb.collection('orders').getFullList({ sort: '-created', batch: 200 });
+  if (gen !== generation) return; // signed out meanwhile
+  for (const record of list) upsertOrder(record);
+  state.ordersLoaded = true;
+  emit('orders');
+}
+
+export async function loadOrder(id) {
+  const gen = generation;
+  const record = await pb.collection('orders').getOne(id);
+  if (gen === generation) upsertOrder(record);
+  return record;
+}
+
+export function loadInbox() {
+  return once('inbox', fetchInbox);
+}
+
+async function fetchInbox() {
+  const gen = generation;
+  const page = await pb.collection('notifyMessages').getList(1, 200, {
+    filter: 'channel = "inbox" && status = "sent"',
+    sort: '-created',
+    skipTotal: true,
+  });
+  if (gen !== generation) return; // signed out meanwhile
+  for (const record of page.items) upsertMessage(record);
+  state.inboxLoaded = true;
+  emit('messages');
+}
+
+export function loadTimeline(orderId) {
+  return once(`timeline:${orderId}`, () => fetchTimeline(orderId));
+}
+
+async function fetchTimeline(orderId) {
+  const gen = generation;
+  const list = await pb.collection('notifyMessages').getFullList({
+    filter: pb.filter('sourceRecord = {:id}', { id: orderId }),
+    sort: '-created',
+  });
+  if (gen !== generation) return; // signed out meanwhile
+  for (const record of list) upsertMessage(record);
+  state.timelines.add(orderId);
+  emit('messages');
+}
+
+export function loadTelegram() {
+  return once('telegram', fetchTelegram);
+}
+
+async function fetchTelegram() {
+  const gen = generation;
+  const list = await pb.collection('notifyTelegramLinks').getFullList();
+  if (gen !== generation) return; // signed out meanwhile
+  state.telegram.link = list[0] || null;
+  state.telegram.loaded = true;
+  emit('telegram');
+}
+
+export function loadDevices() {
+  return once('devices', fetchDevices);
+}
+
+async function fetchDevices() {
+  const gen = generation;
+  const list = await pb.collection('notifyPushSubscriptions').getFullList({ sort: '-created' });
+  if (gen !== generation) return; // signed out meanwhile
+  state.devices = { loaded: true, list };
+  emit('devices');
+}
+
+export async function markRead(ids) {
+  const readAt = new Date().toISOString();
+  const updated = await Promise.all(ids.map((id) => pb.collection('notifyMessages').update(id, { readAt })));
+  for (const record of updated) upsertMessage(record);
+}
+
+// ---- realtime ------------------------------------------------------------
+
+let realtimeOn = false;
+let subscribed = false; // the first connection of this session is made
+
+// Starting and stopping run one after the other, so that the subscriptions
+// of a session that just ended can never be sent after the next session's.
+let realtimeQueue = Promise.resolve();
+function queued(fn) {
+  const run = realtimeQueue.then(fn, fn);
+  realtimeQueue = run.catch(() => {});
+  return run;
+}
+
+function startRealtime() {
+  return queued(subscribeAll);
+}
+
+function stopRealtime() {
+  return queued(unsubscribeAll);
+}
+
+async function subscribeAll() {
+  await unsubscribeAll();
+  realtimeOn = true;
+  subscribed = false;
+  await Promise.all([
+    pb.collection('orders').subscribe('*', (e) => {
+      if (e.action === 'delete') {
+        state.orders.delete(e.record.id);
+        emit('orders');
+      } else {
+        upsertOrder(e.record);
+      }
+    }),
+    // Outbox rows are inserted without a realtime event; a message shows up
+    // here as an update when it is delivered (or skipped). An update for an
+    // id we do not know yet is simply a new message.
+    pb.collection('notifyMessages').subscribe('*', (e) => {
+      if (e.action === 'delete') {
+        state.messages.delete(e.record.id);
+        emit('messages');
+      } else {
+        upsertMessage(e.record);
+      }
+    }),
+    pb.collection('notifyTelegramLinks').subscribe('*', (e) => {
+      state.telegram.link = e.action === 'delete' ? null : e.record;
+      if (e.record.active && e.action !== 'delete') state.telegram.waiting = false;
+      state.telegram.loaded = true;
+      emit('telegram');
+    }),
+    pb.collection('notifyPushSubscriptions').subscribe('*', () => {
+      if (state.devices.loaded) loadDevices().catch(() => {});
+    }),
+    // After a dropped connection, events may have been missed: reload.
+    pb.realtime.subscribe('PB_CONNECT', () => {
+      if (subscribed && currentUser()) refreshAll().catch(() => {});
+    }),
+  ]);
+  subscribed = true;
+}
+
+async function unsubscribeAll() {
+  if (!realtimeOn) return;
+  realtimeOn = false;
+  subscribed = false;
+  await pb.realtime.unsubscribe().catch(() => {});
+}
+
+async function refreshAll() {
+  const jobs = [loadOrders(), loadInbox()];
+  for (const id of state.timelines) jobs.push(loadTimeline(id));
+  if (state.telegram.loaded) jobs.push(loadTelegram());
+  await Promise.all(jobs);
+}
+
+// ---- session -------------------------------------------------------------
+
+function resetData() {
+  generation += 1;
+  state.orders.clear();
+  state.ordersLoaded = false;
+  state.missing = '';
+  state.messages.clear();
+  state.inboxLoaded = false;
+  state.timelines.clear();
+  state.telegram = { loaded: false, link: null, waiting: false, unavailable: false };
+  state.devices = { loaded: false, list: [] };
+}
+
+/** Starts realtime and loads what the header needs. */
+export async function startSession() {
+  resetData();
+  emit('auth');
+  await startRealtime();
+  await Promise.all([loadOrders(), loadInbox()]);
+}
+
+export async function endSession() {
+  await stopRealtime();
+  pb.authStore.clear();
+  resetData();
+  emit('auth');
+  emit('orders');
+  emit('messages');
+}
+
+/**
+ * Refreshes the signed-in record (and the token); false if it is no longer
+ * valid. If someone signs in while the request runs, their session stands:
+ * the answer for the old token is dropped.
+ */
+export async function refreshAuth() {
+  if (!pb.authStore.isValid) {
+    pb.authStore.clear();
+    return false;
+  }
+  const token = pb.authStore.token;
+  try {
+    const data = await pb.send('/api/collections/users/auth-refresh', { method: 'POST', headers: { Authorization: token } });
+    if (pb.authStore.token === token) pb.authStore.save(data.token, data.record);
+    return true;
+  } catch (err) {
+    if (pb.authStore.token !== token) return true;
+    if (err && (err.status === 401 || err.status === 403 || err.status === 404)) {
+      pb.authStore.clear();
+      return false;
+    }
+    return pb.authStore.isValid; // offline: keep the session
+  }
+}
+
+export async function updateUser(data) {
+  const user = currentUser();
+  const record = await pb.collection('users').update(user.id, data);
+  // The SDK refreshes pb.authStore.record for the signed-in user itself.
+  emit('user');
+  return record;
+}
+
+// ---- cart ----------------------------------------------------------------
+
+const CART_KEY = 'shop.cart';
+
+function readCart() {
+  try {
+    const raw = JSON.parse(localStorage.getItem(CART_KEY) || '{}');
+    return raw && typeof raw === 'object' ? raw : {};
+  } catch (_) {
+    return {};
+  }
+}
+
+export const cart = readCart();
+
+function saveCart() {
+  try {
+    localStorage.setItem(CART_KEY, JSON.stringify(cart));
+  } catch (_) { /* storage disabled: the cart lives as long as the page */ }
+  emit('cart');
+}
+
+export function setQty(id, qty) {
+  const n = Math.max(0, Math.min(99, Math.round(qty) || 0));
+  if (n === 0) delete cart[id];
+  else cart[id] = n;
+  saveCart();
+}
+
+export function clearCart() {
+  for (const id of Object.keys(cart)) delete cart[id];
+  saveCart();
+}
