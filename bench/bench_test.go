@@ -5,7 +5,6 @@ package bench
 
 import (
 	"fmt"
-	"os"
 	"sort"
 	"sync"
 	"testing"
@@ -48,33 +47,43 @@ func createOrders(b *testing.B, shop *shoptest.Shop, c shoptest.Customer, n int)
 }
 
 // BenchmarkOrderCreate compares order creation throughput with the default
-// rules active (four outbox rows per order, dispatcher sending meanwhile)
-// against the same shop without the plugin. Rounds alternate between the
-// two so that machine noise hits both alike; the ratio is reported.
+// rules active (four outbox rows per order) against the same shop without
+// the plugin, twice: with the dispatcher paused (the cost of the write
+// path alone) and running (also rendering and sending those messages on the
+// same cores). Rounds alternate between the two shops so that machine
+// noise hits both alike; the ratio is reported.
 func BenchmarkOrderCreate(b *testing.B) {
-	with := shoptest.New(b, shoptest.Options{Config: notify.Config{DisableDispatcher: os.Getenv("BENCH_NO_DISPATCH") != ""}})
-	without := shoptest.New(b, shoptest.Options{NoPlugin: true})
-	cw := with.SignUp("Anna", "anna@example.org", "en")
-	cwo := without.SignUp("Anna", "anna@example.org", "en")
-	const perRound = 300
-	createOrders(b, with, cw, 50) // warm up both
-	createOrders(b, without, cwo, 50)
-	b.ResetTimer()
-	var tWith, tWithout time.Duration
-	for i := 0; i < b.N; i++ {
-		if i%2 == 0 {
-			tWith += createOrders(b, with, cw, perRound)
-			tWithout += createOrders(b, without, cwo, perRound)
-		} else {
-			tWithout += createOrders(b, without, cwo, perRound)
-			tWith += createOrders(b, with, cw, perRound)
+	for _, paused := range []bool{true, false} {
+		name := "dispatcher=running"
+		if paused {
+			name = "dispatcher=paused"
 		}
+		b.Run(name, func(b *testing.B) {
+			with := shoptest.New(b, shoptest.Options{Config: notify.Config{DisableDispatcher: paused}})
+			without := shoptest.New(b, shoptest.Options{NoPlugin: true})
+			cw := with.SignUp("Anna", "anna@example.org", "en")
+			cwo := without.SignUp("Anna", "anna@example.org", "en")
+			const perRound = 300
+			createOrders(b, with, cw, 50) // warm up both
+			createOrders(b, without, cwo, 50)
+			b.ResetTimer()
+			var tWith, tWithout time.Duration
+			for i := 0; i < b.N; i++ {
+				if i%2 == 0 {
+					tWith += createOrders(b, with, cw, perRound)
+					tWithout += createOrders(b, without, cwo, perRound)
+				} else {
+					tWithout += createOrders(b, without, cwo, perRound)
+					tWith += createOrders(b, with, cw, perRound)
+				}
+			}
+			b.StopTimer()
+			orders := float64(b.N * perRound)
+			b.ReportMetric(orders/tWith.Seconds(), "orders/s-plugin")
+			b.ReportMetric(orders/tWithout.Seconds(), "orders/s-noplugin")
+			b.ReportMetric(tWithout.Seconds()/tWith.Seconds(), "ratio")
+		})
 	}
-	b.StopTimer()
-	orders := float64(b.N * perRound)
-	b.ReportMetric(orders/tWith.Seconds(), "orders/s-plugin")
-	b.ReportMetric(orders/tWithout.Seconds(), "orders/s-noplugin")
-	b.ReportMetric(tWithout.Seconds()/tWith.Seconds(), "ratio")
 }
 
 // BenchmarkDispatchEmail measures how fast queued emails reach the SMTP
