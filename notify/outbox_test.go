@@ -8,6 +8,7 @@ import (
 	"github.com/pbnotify/pbnotify/internal/shoptest"
 	"github.com/pbnotify/pbnotify/notify"
 	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
 )
 
 func countRows(t *testing.T, shop *shoptest.Shop, table, where string) int {
@@ -78,6 +79,28 @@ func TestOutboxCommitsWithTheWrite(t *testing.T) {
 		for _, n := range []string{"1001", "1002"} {
 			shop.WaitMessage("template = 'order.created' && channel = 'email' && subject ~ {:n}", map[string]any{"n": n}, notify.StatusSent)
 		}
+	})
+
+	t.Run("app.Save from Go: same guarantee", func(t *testing.T) {
+		mustExec(t, shop, `CREATE TRIGGER fail_outbox BEFORE INSERT ON notifyMessages BEGIN SELECT RAISE(ABORT, 'injected outbox failure'); END`)
+		orders, err := shop.App.FindCollectionByNameOrId("orders")
+		if err != nil {
+			t.Fatal(err)
+		}
+		order := core.NewRecord(orders)
+		order.Set("customer", anna.ID)
+		err = shop.App.Save(order)
+		mustExec(t, shop, `DROP TRIGGER fail_outbox`)
+		if err == nil || !strings.Contains(err.Error(), "injected outbox failure") {
+			t.Fatalf("app.Save error = %v; want the outbox failure", err)
+		}
+		if n := countRows(t, shop, "orders", "customer = '"+anna.ID+"'"); n != 2 {
+			t.Fatalf("%d orders after app.Save failed; want only the 2 from the batch", n)
+		}
+		if err := shop.App.Save(order); err != nil {
+			t.Fatalf("app.Save after the failure: %v", err)
+		}
+		shop.WaitMessage("template = 'order.created' && channel = 'email' && sourceRecord = {:id}", map[string]any{"id": order.Id}, notify.StatusSent)
 	})
 }
 
