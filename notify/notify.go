@@ -32,6 +32,7 @@ import (
 
 	"github.com/pbnotify/pbnotify/channels"
 	"github.com/pbnotify/pbnotify/channels/telegram"
+	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/hook"
 )
@@ -175,6 +176,7 @@ const (
 	HookValidateRule     = "__notifyValidateRule__"
 	HookDispatcher       = "__notifyDispatcher__"
 	HookRetry            = "__notifyRetry__"
+	HookRuleDelete       = "__notifyRuleDelete__"
 )
 
 // MustRegister registers the plugin and panics on error.
@@ -254,6 +256,7 @@ func Register(app core.App, cfg Config) error {
 
 	p.bindEnqueue()
 	p.bindRetry()
+	p.bindRuleDelete()
 	p.bindInboxRead()
 	p.bindPreferences()
 	p.bindValidation()
@@ -403,6 +406,30 @@ func (p *plugin) bindEnqueue() {
 	p.app.OnRecordAfterCreateSuccess().Bind(&hook.Handler[*core.RecordEvent]{Id: HookWake, Func: wake})
 	p.app.OnRecordAfterUpdateSuccess().Bind(&hook.Handler[*core.RecordEvent]{Id: HookWake, Func: wake})
 	p.app.OnRecordAfterDeleteSuccess().Bind(&hook.Handler[*core.RecordEvent]{Id: HookWake, Func: wake})
+}
+
+// bindRuleDelete cancels the queued messages of a rule being deleted, in
+// the delete's transaction. Without it PocketBase would just clear their
+// rule relation, and they would go out with no guard to stop them.
+func (p *plugin) bindRuleDelete() {
+	p.app.OnRecordDeleteExecute(RulesCollection).Bind(&hook.Handler[*core.RecordEvent]{
+		Id: HookRuleDelete,
+		// After the system handler (99), which opened the transaction and
+		// set e.App to it, and before the row and its references go.
+		Priority: 100,
+		Func: func(e *core.RecordEvent) error {
+			_, err := e.App.NonconcurrentDB().NewQuery(`UPDATE {{notifyMessages}}
+				SET [[status]] = 'cancelled', [[error]] = {:why}, [[updated]] = {:now}
+				WHERE [[rule]] = {:rule} AND [[status]] = 'queued'`).Bind(dbx.Params{
+				"rule": e.Record.Id, "now": dbTime(p.cfg.Now()),
+				"why": fmt.Sprintf("rule %q was deleted", e.Record.GetString("name")),
+			}).Execute()
+			if err != nil {
+				return fmt.Errorf("notify: cancelling the rule's queued messages: %w", err)
+			}
+			return e.Next()
+		},
+	})
 }
 
 // bindRetry makes "set status to queued" the way an admin retries a

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pbnotify/pbnotify/internal/shoptest"
 	"github.com/pbnotify/pbnotify/notify"
+	"github.com/pocketbase/pocketbase/core"
 )
 
 func urlq(s string) string { return url.QueryEscape(s) }
@@ -132,5 +133,32 @@ func TestPreviewAndTestSend(t *testing.T) {
 	}
 	if res := shop.Do("POST", "/api/notify/templates/"+tpl+"/test", admin, map[string]any{"channel": "email"}); res.Status != 400 {
 		t.Errorf("test send without \"to\" = %d; want 400", res.Status)
+	}
+}
+
+func TestDeletingARuleCancelsItsQueuedMessages(t *testing.T) {
+	shop := shoptest.New(t, shoptest.Options{})
+	admin := shop.SuperuserToken()
+	anna := shop.SignUp("Anna", "anna@example.org", "en")
+	rule := shop.MustDo(200, "POST", "/api/collections/notifyRules/records", admin, map[string]any{
+		"name": "Review request", "active": true, "collection": "orders", "event": "update", "changed": "status",
+		"condition": `status = "delivered"`, "delay": "72h",
+		"recipient": "customer", "template": "order.delivered", "channels": []string{"email"}, "category": "marketing",
+	}).String("id")
+	order := placeOrder(t, shop, anna).String("id")
+	shop.MustDo(200, "PATCH", "/api/collections/orders/records/"+order, admin, map[string]any{"status": "delivered"})
+	if n := len(shop.Messages("rule = {:r} && status = 'queued'", map[string]any{"r": rule})); n != 1 {
+		t.Fatalf("%d queued review requests; want 1", n)
+	}
+	shop.MustDo(204, "DELETE", "/api/collections/notifyRules/records/"+rule, admin, nil)
+	m := shop.Messages("sourceRecord = {:o} && template = 'order.delivered' && channel = 'email' && created > ''", map[string]any{"o": order})
+	var review *core.Record
+	for _, r := range m {
+		if r.GetString("category") == "marketing" {
+			review = r
+		}
+	}
+	if review == nil || review.GetString("status") != notify.StatusCancelled || review.GetString("error") != `rule "Review request" was deleted` {
+		t.Fatalf("after deleting its rule the review request is %v; want cancelled with the reason", review)
 	}
 }
