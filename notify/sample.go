@@ -3,11 +3,8 @@ package notify
 import (
 	"time"
 
-	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 )
-
-func dbxKey(key string) dbx.Expression { return dbx.HashExp{"key": key} }
 
 // sampleView is the data a template is checked against when it is saved:
 // a made-up record of the collection with every field filled, its single

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pocketbase/dbx"
 	validation "github.com/pocketbase/ozzo-validation/v4"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/hook"
@@ -131,7 +132,7 @@ func (p *plugin) validateRule(app core.App, rec *core.Record) error {
 	if err := p.checkRecipientPath(app, coll, rule.Recipient); err != nil {
 		return fieldError("recipient", err.Error())
 	}
-	n, err := app.CountRecords(TemplatesCollection, dbxKey(rule.Template))
+	n, err := app.CountRecords(TemplatesCollection, dbx.HashExp{"key": rule.Template})
 	if err != nil {
 		return err
 	}
