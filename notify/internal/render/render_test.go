@@ -84,46 +84,34 @@ func TestRenderChannelFields(t *testing.T) {
 	}
 }
 
-// TestRenderSkipsOtherChannelsFields checks that a field a channel does not
-// use is not executed: a broken Telegram field fails Telegram, not email.
-func TestRenderSkipsOtherChannelsFields(t *testing.T) {
-	src := testSource()
-	src.Telegram = "{{.Record.nosuchfield}}"
-	tpl, err := Compile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tpl.Render(testView(), channels.Email); err != nil {
-		t.Errorf("Render(email) = %v; want no error from the telegram field", err)
-	}
-	_, err = tpl.Render(testView(), channels.Telegram)
-	var fe *FieldError
-	if !errors.As(err, &fe) || fe.Field != FieldTelegram {
-		t.Errorf("Render(telegram) = %v; want a *FieldError on telegram", err)
-	}
-}
-
-func TestCompileReportsField(t *testing.T) {
-	src := testSource()
-	src.PushBody = "{{.Record.number"
-	_, err := Compile(src)
-	var fe *FieldError
-	if !errors.As(err, &fe) || fe.Field != FieldPushBody {
-		t.Errorf("Compile = %v; want a *FieldError on pushBody", err)
-	}
-}
-
-func TestRenderRefusesBadPushURL(t *testing.T) {
-	src := testSource()
-	src.PushURL = "javascript:alert(1)"
-	tpl, err := Compile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = tpl.Render(testView(), channels.WebPush)
-	var fe *FieldError
-	if !errors.As(err, &fe) || fe.Field != FieldPushURL {
-		t.Errorf("Render = %v; want a *FieldError on pushUrl", err)
+// TestFieldErrors checks that a broken field is reported by name, by
+// Compile or by Render, and only to a channel that uses it: a broken
+// Telegram field fails Telegram, not email.
+func TestFieldErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		edit    func(*Source)
+		channel string
+		field   string // the field reported; "" for no error
+	}{
+		{"parse", func(s *Source) { s.PushBody = "{{.Record.number" }, channels.WebPush, FieldPushBody},
+		{"missing key", func(s *Source) { s.Telegram = "{{.Record.nosuchfield}}" }, channels.Telegram, FieldTelegram},
+		{"other channel's field", func(s *Source) { s.Telegram = "{{.Record.nosuchfield}}" }, channels.Email, ""},
+		{"link scheme", func(s *Source) { s.PushURL = "javascript:alert(1)" }, channels.WebPush, FieldPushURL},
+	} {
+		src := testSource()
+		tc.edit(&src)
+		tpl, err := Compile(src)
+		if err == nil {
+			_, err = tpl.Render(testView(), tc.channel)
+		}
+		var fe *FieldError
+		switch {
+		case tc.field == "" && err != nil:
+			t.Errorf("%s: Render(%q) = %v; want no error", tc.name, tc.channel, err)
+		case tc.field != "" && (!errors.As(err, &fe) || fe.Field != tc.field):
+			t.Errorf("%s: Render(%q) = %v; want a *FieldError on %s", tc.name, tc.channel, err, tc.field)
+		}
 	}
 }
 
