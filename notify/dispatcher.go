@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pbnotify/pbnotify/channels"
+	"github.com/pbnotify/pbnotify/notify/internal/render"
 	"github.com/pocketbase/pocketbase/core"
 )
 
@@ -344,15 +345,22 @@ func (p *plugin) guardFails(rule *Rule, m claimed) string {
 func (p *plugin) deliver(ctx context.Context, ch string, m claimed, user *core.Record) delivery {
 	res := delivery{channel: ch}
 	locale := user.GetString("locale")
-	tpl, err := p.templates.lookup(p.app, m.Template, locale, p.cfg.DefaultLocale)
+	tpl, err := p.templates.Lookup(p.app, m.Template, locale, p.cfg.DefaultLocale)
+	if errors.Is(err, render.ErrNoTemplate) {
+		err = channels.Permanent(err)
+	}
 	if err != nil {
-		res.err = channels.Permanent(err)
+		res.err = err // a database error is retried
 		return res
 	}
-	view := p.view(user, m.SourceCollection, m.SourceRecord, m.data(), tpl.locale)
-	rendered, err := tpl.render(view, ch)
+	view, err := p.view(user, m.SourceCollection, m.SourceRecord, m.data(), tpl.Locale())
 	if err != nil {
-		res.err = channels.Permanent(fmt.Errorf("template %q (%s): %w", tpl.key, tpl.locale, err))
+		res.err = err // a related record could not be read: retried
+		return res
+	}
+	rendered, err := tpl.Render(view, ch)
+	if err != nil {
+		res.err = channels.Permanent(fmt.Errorf("template %q (%s): %w", tpl.Key(), tpl.Locale(), err))
 		return res
 	}
 	res.rendered = rendered
@@ -361,11 +369,11 @@ func (p *plugin) deliver(ctx context.Context, ch string, m claimed, user *core.R
 		Subject: rendered.Subject, Text: rendered.Text, HTML: rendered.HTML,
 		Telegram:  rendered.Telegram,
 		PushTitle: rendered.PushTitle, PushBody: rendered.PushBody,
-		PushURL: p.absoluteURL(rendered.PushURL),
+		PushURL: rendered.PushURL,
 		PushTag: m.SourceCollection + "-" + m.SourceRecord,
 	}
 	if msg.PushURL != "" && ch == channels.Telegram {
-		msg.Buttons = []channels.Button{{Text: buttonLabel(tpl.locale), URL: msg.PushURL}}
+		msg.Buttons = []channels.Button{{Text: buttonLabel(tpl.Locale()), URL: msg.PushURL}}
 	}
 	res.msg = msg
 

@@ -32,6 +32,7 @@ import (
 
 	"github.com/pbnotify/pbnotify/channels"
 	"github.com/pbnotify/pbnotify/channels/telegram"
+	"github.com/pbnotify/pbnotify/notify/internal/render"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/hook"
@@ -156,7 +157,7 @@ type plugin struct {
 	app       core.App
 	cfg       Config
 	rules     atomic.Pointer[ruleSet]
-	templates templateCache
+	templates *render.Cache
 	senders   map[string]channels.Channel
 	addresses map[string]func(user *core.Record) (string, error)
 	disp      *dispatcher
@@ -234,7 +235,7 @@ func Register(app core.App, cfg Config) error {
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 
-	p := &plugin{app: app, cfg: cfg}
+	p := &plugin{app: app, cfg: cfg, templates: render.NewCache(TemplatesCollection)}
 	p.disp = newDispatcher(p)
 	p.senders = map[string]channels.Channel{
 		channels.Email: newSettingsMailer(app, cfg.EmailConnections, cfg.EmailTLS),
@@ -289,7 +290,7 @@ func Register(app core.App, cfg Config) error {
 		return nil
 	}
 	resetTemplates := func(e *core.ModelEvent) error {
-		p.templates.reset()
+		p.templates.Reset()
 		return e.Next()
 	}
 	for _, h := range []interface {
@@ -462,42 +463,8 @@ func (p *plugin) bindRetry() {
 	})
 }
 
-// view builds the template data for a message.
-func (p *plugin) view(user *core.Record, collection, recordID string, data map[string]any, locale string) *View {
-	v := &View{
-		Shop:   p.shop(),
-		User:   Recipient{ID: user.Id, Name: user.GetString("name"), Email: user.Email(), Locale: user.GetString("locale")},
-		Record: data,
-		Expand: map[string]map[string]any{},
-		Locale: locale,
-	}
-	if v.Shop.URL != "" && collection != "" {
-		v.Link = v.Shop.URL + "/#/" + collection + "/" + recordID
-	}
-	// Single relations of the source record are loaded fresh, so a payment
-	// message can name its order: {{.Expand.order.number}}.
-	if coll, err := p.app.FindCachedCollectionByNameOrId(collection); err == nil {
-		for _, f := range coll.Fields {
-			rel, ok := f.(*core.RelationField)
-			if !ok || rel.IsMultiple() || rel.CollectionId == "" {
-				continue
-			}
-			id, _ := data[f.GetName()].(string)
-			if id == "" {
-				continue
-			}
-			if id == user.Id && user.Collection() != nil && user.Collection().Id == rel.CollectionId {
-				v.Expand[f.GetName()] = exportRecord(user) // the recipient, already loaded
-				continue
-			}
-			if r, err := p.app.FindRecordById(rel.CollectionId, id); err == nil {
-				v.Expand[f.GetName()] = exportRecord(r)
-			}
-		}
-	}
-	return v
-}
-
+// shop is the sender identity messages show: Config.Shop, filled in from
+// the dashboard settings, read afresh so that an edit there shows at once.
 func (p *plugin) shop() Shop {
 	s := p.cfg.Shop
 	meta := p.app.Settings().Meta
@@ -514,14 +481,6 @@ func (p *plugin) shop() Shop {
 		s.Email = meta.SenderAddress
 	}
 	return s
-}
-
-// absoluteURL makes a template's relative link ("/#/orders/x") absolute.
-func (p *plugin) absoluteURL(u string) string {
-	if strings.HasPrefix(u, "/") {
-		return p.shop().URL + u
-	}
-	return u
 }
 
 // inboxChannel delivers by keeping the message: the notifyMessages row

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/pbnotify/pbnotify/channels"
+	"github.com/pbnotify/pbnotify/notify/internal/render"
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/hook"
@@ -47,7 +48,7 @@ func (p *plugin) handlePreview(e *core.RequestEvent) error {
 	if channel != "" && !slices.Contains(allChannels, channel) {
 		return e.BadRequestError(fmt.Sprintf("Unknown channel %q; use one of email, telegram, webpush, inbox.", channel), nil)
 	}
-	tpl, rendered, recordID, err := p.renderForAdmin(e, e.Request.URL.Query().Get("record"))
+	tpl, rendered, recordID, err := p.renderForAdmin(e, e.Request.URL.Query().Get("record"), channel)
 	if err != nil {
 		return err
 	}
@@ -59,33 +60,33 @@ func (p *plugin) handlePreview(e *core.RequestEvent) error {
 		res.Telegram = rendered.Telegram
 	}
 	if channel == "" || channel == channels.WebPush || channel == channels.Inbox {
-		res.PushTitle, res.PushBody, res.PushURL = rendered.PushTitle, rendered.PushBody, p.absoluteURL(rendered.PushURL)
+		res.PushTitle, res.PushBody, res.PushURL = rendered.PushTitle, rendered.PushBody, rendered.PushURL
 	}
 	return e.JSON(http.StatusOK, res)
 }
 
-// renderForAdmin renders template {id} against the record with recordID
-// (searched in the collections the template is used with), or against
-// sample data when recordID is empty.
-func (p *plugin) renderForAdmin(e *core.RequestEvent, recordID string) (*core.Record, *Rendered, string, error) {
+// renderForAdmin renders template {id} for channel (every field for "")
+// against the record with recordID (searched in the collections the
+// template is used with), or against sample data when recordID is empty.
+func (p *plugin) renderForAdmin(e *core.RequestEvent, recordID, channel string) (*core.Record, *Rendered, string, error) {
 	tplRec, err := e.App.FindRecordById(TemplatesCollection, e.Request.PathValue("id"))
 	if err != nil {
 		return nil, nil, "", e.NotFoundError("Template not found.", err)
 	}
-	ct, err := compile(sourceFromRecord(tplRec))
+	tpl, err := render.Compile(render.SourceFromRecord(tplRec))
 	if err != nil {
 		return nil, nil, "", e.BadRequestError("The template does not parse: "+err.Error(), nil)
 	}
-	colls := p.collectionsForTemplate(e.App, ct.key)
+	colls, err := p.collectionsForTemplate(e.App, tpl.Key())
+	if err != nil {
+		return nil, nil, "", e.InternalServerError("", err)
+	}
 	var view *View
 	if recordID == "" {
 		if len(colls) == 0 {
-			return nil, nil, "", e.BadRequestError(fmt.Sprintf("No rule uses template %q, so there is no sample record; pass ?record=<id>.", ct.key), nil)
+			return nil, nil, "", e.BadRequestError(fmt.Sprintf("No rule uses template %q, so there is no sample record; pass ?record=<id>.", tpl.Key()), nil)
 		}
-		view, err = p.sampleView(e.App, colls[0], ct.locale)
-		if err != nil {
-			return nil, nil, "", err
-		}
+		view = render.Sample(e.App, colls[0], p.shop(), tpl.Locale())
 	} else {
 		var src *core.Record
 		for _, c := range colls {
@@ -94,12 +95,14 @@ func (p *plugin) renderForAdmin(e *core.RequestEvent, recordID string) (*core.Re
 			}
 		}
 		if src == nil {
-			return nil, nil, "", e.NotFoundError(fmt.Sprintf("No record %q in the collections template %q is used with.", recordID, ct.key), nil)
+			return nil, nil, "", e.NotFoundError(fmt.Sprintf("No record %q in the collections template %q is used with.", recordID, tpl.Key()), nil)
 		}
-		user := p.recipientForPreview(e.App, src, ct.key)
-		view = p.view(user, src.Collection().Name, src.Id, exportRecord(src), ct.locale)
+		user := p.recipientForPreview(e.App, src, tpl.Key())
+		if view, err = p.view(user, src.Collection().Name, src.Id, render.Export(src), tpl.Locale()); err != nil {
+			return nil, nil, "", e.InternalServerError("", err)
+		}
 	}
-	rendered, err := ct.render(view, "")
+	rendered, err := tpl.Render(view, channel)
 	if err != nil {
 		return nil, nil, "", e.BadRequestError("The template does not render: "+err.Error(), nil)
 	}
@@ -148,7 +151,7 @@ func (p *plugin) handleTestSend(e *core.RequestEvent) error {
 	if body.To == "" {
 		return e.BadRequestError("\"to\" is required: an email address, a Telegram chat id, or a user id for webpush and inbox.", nil)
 	}
-	tpl, rendered, _, err := p.renderForAdmin(e, body.Record)
+	tpl, rendered, _, err := p.renderForAdmin(e, body.Record, body.Channel)
 	if err != nil {
 		return err
 	}
@@ -156,7 +159,7 @@ func (p *plugin) handleTestSend(e *core.RequestEvent) error {
 	msg := &channels.Message{
 		ID: core.GenerateDefaultRandomId(), To: body.To, UserID: body.To, Category: CategoryTransactional,
 		Subject: rendered.Subject, Text: rendered.Text, HTML: rendered.HTML, Telegram: rendered.Telegram,
-		PushTitle: rendered.PushTitle, PushBody: rendered.PushBody, PushURL: p.absoluteURL(rendered.PushURL),
+		PushTitle: rendered.PushTitle, PushBody: rendered.PushBody, PushURL: rendered.PushURL,
 		PushTag: "test",
 	}
 	var provider string

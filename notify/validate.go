@@ -1,11 +1,13 @@
 package notify
 
 import (
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/pbnotify/pbnotify/notify/internal/render"
 	"github.com/pocketbase/dbx"
 	validation "github.com/pocketbase/ozzo-validation/v4"
 	"github.com/pocketbase/pocketbase/core"
@@ -41,62 +43,30 @@ func fieldError(field, msg string) error {
 	return validation.Errors{field: validation.NewError("validation_notify", msg)}
 }
 
+// validateTemplate checks a template on save against sample records of
+// the collections it is used with.
 func (p *plugin) validateTemplate(app core.App, rec *core.Record) error {
-	src := sourceFromRecord(rec)
-	ct, err := compile(src)
+	src := render.SourceFromRecord(rec)
+	colls, err := p.collectionsForTemplate(app, src.Key)
 	if err != nil {
-		var fe *FieldError
-		if errors.As(err, &fe) {
-			return fieldError(fe.Field, "does not parse: "+fe.Err.Error())
-		}
 		return err
 	}
-	for _, coll := range p.collectionsForTemplate(app, src.Key) {
-		view, err := p.sampleView(app, coll, src.Locale)
-		if err != nil {
-			return err
-		}
-		if _, err := ct.render(view, ""); err != nil {
-			var fe *FieldError
-			if errors.As(err, &fe) {
-				return fieldError(fe.Field, fmt.Sprintf("does not render against a sample %s record: %v", coll.Name, fe.Err))
-			}
-			return err
-		}
-	}
-	return nil
+	return render.Validate(app, src, colls, p.shop())
 }
 
 // collectionsForTemplate finds the collections whose records a template is
 // rendered with: those of the rules that use it, or, for a template no rule
-// uses yet, the one its key names (order.* → orders, payment.* → payments,
-// user.* → users).
-func (p *plugin) collectionsForTemplate(app core.App, key string) []*core.Collection {
-	var out []*core.Collection
-	seen := map[string]bool{}
-	add := func(name string) {
-		if seen[name] {
-			return
-		}
-		if c, err := app.FindCachedCollectionByNameOrId(name); err == nil {
-			seen[name] = true
-			out = append(out, c)
-		}
+// uses yet, the one its key names.
+func (p *plugin) collectionsForTemplate(app core.App, key string) ([]*core.Collection, error) {
+	rules, err := app.FindAllRecords(RulesCollection, dbx.HashExp{"template": key})
+	if err != nil && !errors.Is(err, sql.ErrNoRows) { // no rules collection yet: no rules
+		return nil, fmt.Errorf("collectionsForTemplate: %w", err)
 	}
-	if rules, err := app.FindAllRecords(RulesCollection); err == nil {
-		for _, r := range rules {
-			if r.GetString("template") == key {
-				add(r.GetString("collection"))
-			}
-		}
+	used := make([]string, len(rules))
+	for i, r := range rules {
+		used[i] = r.GetString("collection")
 	}
-	if len(out) == 0 {
-		prefix, _, _ := strings.Cut(key, ".")
-		for _, name := range []string{prefix + "s", prefix} {
-			add(name)
-		}
-	}
-	return out
+	return render.Collections(app, key, used), nil
 }
 
 func (p *plugin) validateRule(app core.App, rec *core.Record) error {

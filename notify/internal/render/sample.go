@@ -1,4 +1,4 @@
-package notify
+package render
 
 import (
 	"time"
@@ -6,12 +6,12 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 )
 
-// sampleView is the data a template is checked against when it is saved:
-// a made-up record of the collection with every field filled, its single
-// relations expanded, and a made-up recipient.
-func (p *plugin) sampleView(app core.App, coll *core.Collection, locale string) (*View, error) {
+// Sample is the data a template is checked against when it is saved: a
+// made-up record of coll with every field filled, its single relations
+// expanded, and a made-up recipient.
+func Sample(app core.App, coll *core.Collection, shop Shop, locale string) *View {
 	v := &View{
-		Shop:   p.shop(),
+		Shop:   shop,
 		User:   Recipient{ID: "sampleuser00001", Name: "Anna Petrova", Email: "anna@example.org", Locale: locale},
 		Record: sampleRecord(coll),
 		Expand: map[string]map[string]any{},
@@ -23,11 +23,12 @@ func (p *plugin) sampleView(app core.App, coll *core.Collection, locale string) 
 		if !ok || rel.IsMultiple() {
 			continue
 		}
+		// A related collection that is gone has nothing to expand.
 		if related, err := app.FindCachedCollectionByNameOrId(rel.CollectionId); err == nil {
 			v.Expand[f.GetName()] = sampleRecord(related)
 		}
 	}
-	return v, nil
+	return v
 }
 
 func sampleRecord(coll *core.Collection) map[string]any {
