@@ -300,9 +300,9 @@ func TestCheckSchemaChange(t *testing.T) {
 		{Name: "Payment", Collection: "payments", Event: "create", Guard: `order.status = "new"`, Recipient: []string{"order", "customer"}},
 	}
 	tests := []struct {
-		coll   string                  // collection changed
+		coll   string                   // collection changed
 		change func(c *core.Collection) // the change; nil deletes the collection
-		want   string                  // rules named in the refusal, "" for none
+		want   string                   // rules named in the refusal, "" for none
 	}{
 		{"orders", func(c *core.Collection) { c.Fields.RemoveByName("status") }, "Order paid, Payment"},
 		{"orders", func(c *core.Collection) { c.Fields.RemoveByName("note") }, "Order noted"},
