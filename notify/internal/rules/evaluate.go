@@ -128,7 +128,7 @@ func triggerOf(rule *Rule, rec *core.Record, event string) (trigger string, fire
 		if event == EventUpdate && fmt.Sprint(now) == fmt.Sprint(rec.Original().Get(rule.Changed)) {
 			return "", false, nil
 		}
-		if event == EventCreate && isZero(now) {
+		if event == EventCreate && IsZero(now) {
 			return "", false, nil
 		}
 		return event + ":" + rule.Changed + "=" + fmt.Sprint(now), true, nil
@@ -182,7 +182,9 @@ func storedValue(f core.Field, rec *core.Record) string {
 	return fmt.Sprint(v)
 }
 
-func isZero(v any) bool {
+// IsZero reports whether a field value is empty: nil, "", false, 0 or an
+// empty list. A rule watching a field fires on create only when it is not.
+func IsZero(v any) bool {
 	switch x := v.(type) {
 	case nil:
 		return true
