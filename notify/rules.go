@@ -216,7 +216,7 @@ func exportRecord(rec *core.Record) map[string]any {
 }
 
 // validateRule refuses a rule that would fail at send time, and clears the
-// rule's problem flag once it validates again.
+// rule's problem flag once it validates again as an active rule.
 func (p *plugin) validateRule(app core.App, rec *core.Record) error {
 	rule, err := rules.Validate(app, rec, p.channelNames(), p.cfg.UsersCollection)
 	if err != nil {
@@ -229,7 +229,9 @@ func (p *plugin) validateRule(app core.App, rec *core.Record) error {
 	if n == 0 {
 		return fieldError("template", fmt.Sprintf("there is no template with key %q; create it in %s first", rule.Template, TemplatesCollection))
 	}
-	rec.Set("problem", "")
+	if rule.Active {
+		rec.Set("problem", "")
+	}
 	return nil
 }
 

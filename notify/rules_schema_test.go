@@ -78,8 +78,13 @@ func TestBrokenRuleDoesNotFailOrders(t *testing.T) {
 	// The other rules of the write still work.
 	shop.WaitMessage("sourceRecord = {:o} && rule.name = 'Order created' && channel = 'inbox'", map[string]any{"o": order}, notify.StatusSent)
 
-	// Saving the rule fixed clears the flag.
-	shop.MustDo(200, "PATCH", "/api/collections/notifyRules/records/"+rule, admin, map[string]any{"condition": ""})
+	// The admin can switch the broken rule off, and saving it fixed and
+	// active again clears the flag.
+	shop.MustDo(200, "PATCH", "/api/collections/notifyRules/records/"+rule, admin, map[string]any{"active": false})
+	if res := shop.Do("PATCH", "/api/collections/notifyRules/records/"+rule, admin, map[string]any{"active": true}); res.Status != 400 {
+		t.Errorf("re-activating the broken rule unchanged = %d %s; want 400", res.Status, res.Body)
+	}
+	shop.MustDo(200, "PATCH", "/api/collections/notifyRules/records/"+rule, admin, map[string]any{"condition": "", "active": true})
 	if fixed, _ := shop.App.FindRecordById(notify.RulesCollection, rule); fixed.GetString("problem") != "" {
 		t.Errorf("rule problem after the fix = %q; want it cleared", fixed.GetString("problem"))
 	}

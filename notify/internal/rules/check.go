@@ -21,9 +21,12 @@ func fieldError(field, msg string) error {
 }
 
 // Validate parses a notifyRules record being saved and checks it: the
-// delay, that every channel is one of channels (the registered ones), and
-// Check. It returns the rule and validation.Errors keyed by the offending
-// field. The caller checks what this package does not know (the template).
+// delay, that every channel is one of channels (the registered ones), and,
+// for an active rule, Check. An inactive rule is checked against the schema
+// when it is activated, so an admin can always switch off a rule that a
+// schema change broke. It returns the rule and validation.Errors keyed by
+// the offending field. The caller checks what this package does not know
+// (the template).
 func Validate(app core.App, rec *core.Record, channels []string, usersCollection string) (*Rule, error) {
 	rule, err := FromRecord(rec)
 	if err != nil {
@@ -36,6 +39,9 @@ func Validate(app core.App, rec *core.Record, channels []string, usersCollection
 		if !slices.Contains(channels, ch) {
 			return nil, fieldError("channels", fmt.Sprintf("unknown channel %q; this shop has %s", ch, strings.Join(channels, ", ")))
 		}
+	}
+	if !rule.Active {
+		return rule, nil
 	}
 	if err := Check(app, rule, usersCollection); err != nil {
 		return nil, err
