@@ -201,8 +201,7 @@ func (d *dispatcher) attempt(ctx context.Context, m claimed) outcome {
 	out := outcome{msg: m}
 	now := p.cfg.Now()
 
-	rules := p.rules.Load()
-	rule := rules.byID[m.RuleID]
+	rule := p.rules.Load().ByID(m.RuleID)
 	if m.RuleID != "" {
 		switch {
 		case rule == nil:
@@ -331,7 +330,7 @@ func (p *plugin) guardFails(rule *Rule, m claimed) string {
 	if err != nil {
 		return fmt.Sprintf("the %s record %s no longer exists", m.SourceCollection, m.SourceRecord)
 	}
-	ok, err := matchesFilter(p.app, src, rule.Guard)
+	ok, err := rule.GuardHolds(p.app, src)
 	if err != nil {
 		return fmt.Sprintf("guard %q is invalid: %v", rule.Guard, err)
 	}

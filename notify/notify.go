@@ -33,6 +33,7 @@ import (
 	"github.com/pbnotify/pbnotify/channels"
 	"github.com/pbnotify/pbnotify/channels/telegram"
 	"github.com/pbnotify/pbnotify/notify/internal/render"
+	"github.com/pbnotify/pbnotify/notify/internal/rules"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/hook"
@@ -156,7 +157,7 @@ type Config struct {
 type plugin struct {
 	app       core.App
 	cfg       Config
-	rules     atomic.Pointer[ruleSet]
+	rules     atomic.Pointer[rules.Set]
 	templates *render.Cache
 	senders   map[string]channels.Channel
 	addresses map[string]func(user *core.Record) (string, error)
@@ -178,6 +179,12 @@ const (
 	HookDispatcher       = "__notifyDispatcher__"
 	HookRetry            = "__notifyRetry__"
 	HookRuleDelete       = "__notifyRuleDelete__"
+	// HookSchemaGuard refuses collection and field changes that would
+	// break an active rule.
+	HookSchemaGuard = "__notifySchemaGuard__"
+	// HookChannelValues adds the registered channel names to the select
+	// fields that hold channel names, at bootstrap and serve.
+	HookChannelValues = "__notifyChannelValues__"
 )
 
 // MustRegister registers the plugin and panics on error.
@@ -261,6 +268,7 @@ func Register(app core.App, cfg Config) error {
 	p.bindInboxRead()
 	p.bindPreferences()
 	p.bindValidation()
+	p.bindSchemaGuard()
 	p.bindRoutes()
 	p.bindPushRoutes()
 	p.bindTelegram()
@@ -278,6 +286,29 @@ func Register(app core.App, cfg Config) error {
 				e.App.Logger().Debug("notify: rules not loaded yet", "error", err)
 			}
 			return nil
+		},
+	})
+	// The select fields holding channel names follow the registered
+	// channels; after migrations, which may have just created them.
+	app.OnBootstrap().Bind(&hook.Handler[*core.BootstrapEvent]{
+		Id: HookChannelValues,
+		Func: func(e *core.BootstrapEvent) error {
+			if err := e.Next(); err != nil {
+				return err
+			}
+			if err := p.syncChannelValues(e.App); err != nil {
+				e.App.Logger().Warn("notify: channel names not synced yet", "error", err)
+			}
+			return nil
+		},
+	})
+	app.OnServe().Bind(&hook.Handler[*core.ServeEvent]{
+		Id: HookChannelValues,
+		Func: func(e *core.ServeEvent) error {
+			if err := p.syncChannelValues(e.App); err != nil {
+				return fmt.Errorf("notify: %w", err)
+			}
+			return e.Next()
 		},
 	})
 	reload := func(e *core.ModelEvent) error {
@@ -360,41 +391,40 @@ func (p *plugin) Stop() {
 func (p *plugin) bindEnqueue() {
 	execute := func(event string) func(e *core.RecordEvent) error {
 		return func(e *core.RecordEvent) error {
-			rules := p.rules.Load().match(e.Record.Collection().Name, event)
-			if len(rules) == 0 {
+			candidates := p.rules.Load().Match(e.Record.Collection().Name, event)
+			if len(candidates) == 0 {
 				return e.Next()
 			}
 			original := e.App
 			defer func() { e.App = original }()
 			return e.App.RunInTransaction(func(txApp core.App) error {
 				e.App = txApp
-				var matches []pending
-				var err error
-				if event == "delete" {
+				if event == rules.EventDelete {
 					// After the delete there is nothing left to match.
-					if matches, err = p.collectMatches(txApp, e.Record, event, rules); err != nil {
-						return fmt.Errorf("notify: %w", err)
+					ev, err := p.evaluateWrite(txApp, e.Record, event, candidates)
+					if err != nil {
+						return err
 					}
+					if err := e.Next(); err != nil {
+						return err
+					}
+					return p.enqueueWrite(txApp, e.Record, ev)
 				}
 				if err := e.Next(); err != nil {
 					return err
 				}
-				if event != "delete" {
-					if matches, err = p.collectMatches(txApp, e.Record, event, rules); err != nil {
-						return fmt.Errorf("notify: %w", err)
-					}
+				ev, err := p.evaluateWrite(txApp, e.Record, event, candidates)
+				if err != nil {
+					return err
 				}
-				if _, err := p.enqueue(txApp, e.Record, matches); err != nil {
-					return fmt.Errorf("notify: %w", err)
-				}
-				return nil
+				return p.enqueueWrite(txApp, e.Record, ev)
 			})
 		}
 	}
 	// After-success hooks fire once the outermost transaction committed
 	// (including a batch request's), which is when the rows become visible.
 	wake := func(e *core.RecordEvent) error {
-		if p.rules.Load() != nil && len(p.rules.Load().byCollection[e.Record.Collection().Name]) > 0 {
+		if p.rules.Load().Watches(e.Record.Collection().Name) {
 			p.disp.Wake()
 		}
 		return e.Next()

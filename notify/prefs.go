@@ -41,9 +41,10 @@ func preferencesOf(user *core.Record, field string) Preferences {
 	return prefs
 }
 
-// validatePreferences checks the JSON shape and that every mandatory
+// validatePreferences checks the JSON shape, that it names only known
+// channels (channelNames) and categories, and that every mandatory
 // category stays on somewhere.
-func validatePreferences(raw []byte) error {
+func validatePreferences(raw []byte, channelNames []string) error {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil
 	}
@@ -52,8 +53,8 @@ func validatePreferences(raw []byte) error {
 		return fmt.Errorf(`must look like {"email": {"marketing": false}}: %v`, err)
 	}
 	for ch, cats := range prefs {
-		if !slices.Contains(allChannels, ch) {
-			return fmt.Errorf("unknown channel %q; use %s", ch, strings.Join(allChannels, ", "))
+		if !slices.Contains(channelNames, ch) {
+			return fmt.Errorf("unknown channel %q; use %s", ch, strings.Join(channelNames, ", "))
 		}
 		for cat := range cats {
 			if !slices.Contains(allCategories, cat) {
@@ -63,7 +64,7 @@ func validatePreferences(raw []byte) error {
 	}
 	for _, cat := range mandatoryCategories {
 		on := false
-		for _, ch := range allChannels {
+		for _, ch := range channelNames {
 			if prefs.Allows(ch, cat) {
 				on = true
 				break
@@ -84,7 +85,7 @@ func (p *plugin) bindPreferences() {
 		Func: func(e *core.RecordEvent) error {
 			if e.Record.Collection().Fields.GetByName(p.cfg.PreferencesField) != nil {
 				raw, _ := e.Record.Get(p.cfg.PreferencesField).(types.JSONRaw)
-				if err := validatePreferences(raw); err != nil {
+				if err := validatePreferences(raw, p.channelNames()); err != nil {
 					return validation.Errors{p.cfg.PreferencesField: validation.NewError("validation_notify_prefs", err.Error())}
 				}
 			}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pbnotify/pbnotify/channels"
 	"github.com/pbnotify/pbnotify/notify/internal/render"
+	"github.com/pbnotify/pbnotify/notify/internal/rules"
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/hook"
@@ -113,11 +114,11 @@ func (p *plugin) renderForAdmin(e *core.RequestEvent, recordID, channel string) 
 // src; a made-up user when there is none.
 func (p *plugin) recipientForPreview(app core.App, src *core.Record, key string) *core.Record {
 	if set := p.rules.Load(); set != nil {
-		for _, r := range set.byID {
+		for _, r := range set.All() {
 			if r.Template != key || r.Collection != src.Collection().Name {
 				continue
 			}
-			if id, err := resolveRecipient(app, src, r.Recipient); err == nil && id != "" {
+			if id, err := rules.Recipient(app, src, r.Recipient); err == nil && id != "" {
 				if u, err := app.FindRecordById(p.cfg.UsersCollection, id); err == nil {
 					return u
 				}

@@ -1,223 +1,190 @@
 package notify
 
 import (
-	"crypto/sha256"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
-	"time"
+	"slices"
+	"sort"
 
+	"github.com/pbnotify/pbnotify/notify/internal/rules"
 	"github.com/pocketbase/dbx"
+	validation "github.com/pocketbase/ozzo-validation/v4"
 	"github.com/pocketbase/pocketbase/core"
-	"github.com/pocketbase/pocketbase/tools/search"
+	"github.com/pocketbase/pocketbase/tools/hook"
+	"github.com/pocketbase/pocketbase/tools/router"
 	"github.com/pocketbase/pocketbase/tools/types"
 )
 
 // Rule delivery modes, persisted in notifyRules.mode.
 const (
-	ModeAll   = "all"   // one message on every listed channel
-	ModeFirst = "first" // the first listed channel available to the user
+	ModeAll   = rules.ModeAll   // one message on every listed channel
+	ModeFirst = rules.ModeFirst // the first listed channel available to the user
 )
 
 // Rule is a parsed notifyRules record.
-type Rule struct {
-	ID         string
-	Name       string
-	Collection string
-	Event      string
-	Changed    string
-	Condition  string
-	Recipient  []string // field path, e.g. ["order", "customer"]
-	Template   string
-	Channels   []string
-	Mode       string
-	Delay      time.Duration
-	Guard      string
-	Category   string
-	Active     bool
-}
-
-func ruleFromRecord(r *core.Record) (*Rule, error) {
-	rule := &Rule{
-		ID:         r.Id,
-		Name:       r.GetString("name"),
-		Collection: r.GetString("collection"),
-		Event:      r.GetString("event"),
-		Changed:    strings.TrimSpace(r.GetString("changed")),
-		Condition:  strings.TrimSpace(r.GetString("condition")),
-		Recipient:  strings.Split(strings.TrimSpace(r.GetString("recipient")), "."),
-		Template:   r.GetString("template"),
-		Channels:   r.GetStringSlice("channels"),
-		Mode:       r.GetString("mode"),
-		Guard:      strings.TrimSpace(r.GetString("guard")),
-		Category:   r.GetString("category"),
-		Active:     r.GetBool("active"),
-	}
-	if rule.Mode == "" {
-		rule.Mode = ModeAll
-	}
-	if d := strings.TrimSpace(r.GetString("delay")); d != "" {
-		delay, err := time.ParseDuration(d)
-		if err != nil || delay < 0 {
-			return nil, fmt.Errorf("delay %q is not a duration like 30m or 72h", d)
-		}
-		rule.Delay = delay
-	}
-	return rule, nil
-}
-
-// ruleSet is an immutable snapshot of the rules: active ones by collection
-// name, all of them by id.
-// It is replaced as a whole when any rule changes, so the write path reads it
-// without locks.
-type ruleSet struct {
-	byCollection map[string][]*Rule
-	byID         map[string]*Rule
-}
-
-func (s *ruleSet) match(collection, event string) []*Rule {
-	if s == nil {
-		return nil
-	}
-	var out []*Rule
-	for _, r := range s.byCollection[collection] {
-		if r.Event == event {
-			out = append(out, r)
-		}
-	}
-	return out
-}
+type Rule = rules.Rule
 
 func (p *plugin) reloadRules(app core.App) error {
-	records, err := app.FindAllRecords(RulesCollection)
+	set, skipped, err := rules.Load(app)
 	if err != nil {
 		return fmt.Errorf("reloadRules: %w", err)
 	}
-	set := &ruleSet{byCollection: map[string][]*Rule{}, byID: map[string]*Rule{}}
-	for _, rec := range records {
-		rule, err := ruleFromRecord(rec)
-		if err != nil {
-			app.Logger().Warn("notify: rule ignored", "rule", rec.Id, "error", err)
-			continue
-		}
-		// Inactive rules stay known by id, so their queued messages can be
-		// cancelled with a reason instead of sent.
-		set.byID[rule.ID] = rule
-		if rule.Active {
-			set.byCollection[rule.Collection] = append(set.byCollection[rule.Collection], rule)
-		}
+	for id, err := range skipped {
+		app.Logger().Warn("notify: rule ignored", "rule", id, "error", err)
 	}
 	p.rules.Store(set)
 	return nil
 }
 
-// pending is one outbox row waiting to be inserted with the triggering write.
-type pending struct {
-	rule    *Rule
-	userID  string
-	trigger string
-	data    []byte
-}
-
-// collectMatches evaluates the rules against the record as stored in txApp
-// (after the write for create/update, before it for delete).
-func (p *plugin) collectMatches(txApp core.App, rec *core.Record, event string, rules []*Rule) ([]pending, error) {
-	var out []pending
-	var snapshot []byte
-	for _, rule := range rules {
-		trigger := event
-		switch {
-		case rule.Changed != "":
-			now := rec.Get(rule.Changed)
-			if event == "update" && fmt.Sprint(now) == fmt.Sprint(rec.Original().Get(rule.Changed)) {
-				continue
-			}
-			if event == "create" && isZero(now) {
-				continue
-			}
-			trigger = event + ":" + rule.Changed + "=" + fmt.Sprint(now)
-		case event == "update":
-			// Without a watched field every distinct update notifies once.
-			trigger = "update:" + rec.GetDateTime("updated").String()
+// channelNames are the channels a rule or a preference may name: the
+// built-in ones (a built-in channel that is not configured still takes
+// messages, which it marks skipped) and every registered one.
+func (p *plugin) channelNames() []string {
+	names := slices.Clone(allChannels)
+	for name := range p.senders {
+		if !slices.Contains(names, name) {
+			names = append(names, name)
 		}
-		if rule.Condition != "" {
-			ok, err := matchesFilter(txApp, rec, rule.Condition)
-			if err != nil {
-				return nil, fmt.Errorf("rule %q: condition: %w", rule.Name, err)
-			}
-			if !ok {
-				continue
-			}
-		}
-		userID, err := resolveRecipient(txApp, rec, rule.Recipient)
-		if err != nil {
-			return nil, fmt.Errorf("rule %q: recipient %q: %w", rule.Name, strings.Join(rule.Recipient, "."), err)
-		}
-		if userID == "" {
-			txApp.Logger().Warn("notify: rule matched but the recipient is empty", "rule", rule.Name, "record", rec.Id)
-			continue
-		}
-		if snapshot == nil {
-			if snapshot, err = json.Marshal(exportRecord(rec)); err != nil {
-				return nil, err
-			}
-		}
-		out = append(out, pending{rule: rule, userID: userID, trigger: trigger, data: snapshot})
 	}
-	return out, nil
+	sort.Strings(names[len(allChannels):])
+	return names
 }
 
-// matchesFilter reports whether the stored record matches a PocketBase filter.
-// It runs on txApp, so it sees the write that is being made.
-func matchesFilter(app core.App, rec *core.Record, filter string) (bool, error) {
-	coll := rec.Collection()
-	query := app.RecordQuery(coll).Select("(1)").AndWhere(dbx.HashExp{coll.Name + ".id": rec.Id})
-	resolver := core.NewRecordFieldResolver(app, coll, &core.RequestInfo{}, true)
-	expr, err := search.FilterData(filter).BuildExpr(resolver)
+// evaluateWrite runs the rules that watch a write on txApp, the write's
+// transaction, and returns what to enqueue: run it after the write for
+// create and update, before it for delete. A rule that cannot be evaluated
+// never fails the write (see enqueueWrite); a database error does, as a
+// server error.
+func (p *plugin) evaluateWrite(txApp core.App, rec *core.Record, event string, candidates []*Rule) (evaluated, error) {
+	matches, unevaluable, err := rules.Evaluate(txApp, rec, event, candidates)
 	if err != nil {
-		return false, err
+		return evaluated{}, serverError(fmt.Errorf("notify: %w", err))
 	}
-	if err := resolver.UpdateQuery(query); err != nil {
-		return false, err
-	}
-	var one int
-	err = query.AndWhere(expr).Limit(1).Row(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	return one == 1, err
+	return evaluated{matches: matches, unevaluable: unevaluable}, nil
 }
 
-// resolveRecipient follows a field path (customer, order.customer, id) from
-// rec to a user id. Every segment but the last must be a relation.
-func resolveRecipient(app core.App, rec *core.Record, path []string) (string, error) {
-	cur := rec
-	for i, field := range path {
-		if i == len(path)-1 {
-			if field == "id" {
-				return cur.Id, nil
-			}
-			return cur.GetString(field), nil
-		}
-		rel, ok := cur.Collection().Fields.GetByName(field).(*core.RelationField)
-		if !ok {
-			return "", fmt.Errorf("%q is not a relation field of %s", field, cur.Collection().Name)
-		}
-		id := cur.GetString(field)
-		if id == "" {
-			return "", nil
-		}
-		next, err := app.FindRecordById(rel.CollectionId, id)
-		if err != nil {
-			return "", fmt.Errorf("%s %q: %w", field, id, err)
-		}
-		cur = next
-	}
-	return "", errors.New("empty path")
+// evaluated is the outcome of the rules for one write.
+type evaluated struct {
+	matches     []rules.Match
+	unevaluable []rules.Unevaluable
 }
+
+// enqueueWrite writes the outbox rows of a write's matches and records its
+// rules that could not be evaluated, on txApp, after the write (a deleted
+// user's messages must not be cascade-deleted with it).
+func (p *plugin) enqueueWrite(txApp core.App, rec *core.Record, ev evaluated) error {
+	if _, err := p.enqueue(txApp, rec, ev.matches); err != nil {
+		return serverError(fmt.Errorf("notify: %w", err))
+	}
+	if err := p.recordUnevaluable(txApp, rec, ev.unevaluable); err != nil {
+		return serverError(fmt.Errorf("notify: %w", err))
+	}
+	return nil
+}
+
+// writeError is a failure of the plugin's part of a record write. It reads
+// as the underlying error to Go callers, and as a 500 to PocketBase's REST
+// handlers, which keep the status of an *router.ApiError found in the
+// chain (otherwise they answer 400, blaming the client).
+type writeError struct{ err error }
+
+func serverError(err error) error { return &writeError{err: err} }
+
+func (e *writeError) Error() string { return e.err.Error() }
+func (e *writeError) Unwrap() []error {
+	return []error{e.err, router.NewInternalServerError("", e.err)}
+}
+
+// enqueue writes one outbox row per (match, channel) through txApp, so the
+// rows commit or roll back with the record write. A row whose dedupe key
+// already exists is silently dropped: the same rule, record, trigger value,
+// channel and recipient never produce a second message.
+func (p *plugin) enqueue(txApp core.App, rec *core.Record, matches []rules.Match) (int, error) {
+	if len(matches) == 0 {
+		return 0, nil
+	}
+	snapshot, err := json.Marshal(exportRecord(rec))
+	if err != nil {
+		return 0, fmt.Errorf("record snapshot: %w", err)
+	}
+	now := p.cfg.Now().UTC()
+	var rows []outboxRow
+	for _, m := range matches {
+		chans := m.Rule.Channels
+		if m.Rule.Mode == ModeFirst && len(chans) > 0 {
+			// One message; the dispatcher walks the list at send time.
+			chans = chans[:1]
+		}
+		var prefs Preferences
+		if user, err := txApp.FindRecordById(p.cfg.UsersCollection, m.UserID); err == nil {
+			prefs = preferencesOf(user, p.cfg.PreferencesField)
+		}
+		for _, ch := range chans {
+			if m.Rule.Mode != ModeFirst && !prefs.Allows(ch, m.Rule.Category) {
+				continue // the customer turned this off; nothing to keep
+			}
+			rows = append(rows, outboxRow{
+				RuleID:           m.Rule.ID,
+				Template:         m.Rule.Template,
+				Channel:          ch,
+				Category:         m.Rule.Category,
+				UserID:           m.UserID,
+				SourceCollection: rec.Collection().Name,
+				SourceRecord:     rec.Id,
+				Data:             snapshot,
+				RunAt:            now.Add(m.Rule.Delay),
+				DedupeKey:        rules.DedupeKey(m.Rule.ID, rec.Id, m.Trigger, ch, m.UserID),
+			})
+		}
+	}
+	n, err := insertOutboxRows(txApp, rows, now)
+	if err != nil {
+		return 0, fmt.Errorf("outbox insert: %w", err)
+	}
+	return n, nil
+}
+
+// recordUnevaluable keeps, for each rule that could not be evaluated, one
+// failed message with the reason (deduplicated like any message, so a rule
+// broken for a week leaves one row per write, not one per retry) and flags
+// the rule with the reason in notifyRules.problem. Both are plain SQL on
+// txApp: they commit with the write and do not re-enter record hooks.
+func (p *plugin) recordUnevaluable(txApp core.App, rec *core.Record, broken []rules.Unevaluable) error {
+	now := dbTime(p.cfg.Now())
+	for _, u := range broken {
+		reason := fmt.Sprintf("rule %q cannot be evaluated: %s", u.Rule.Name, u.Reason)
+		txApp.Logger().Warn("notify: "+reason, "rule", u.Rule.ID, "record", rec.Id)
+		ch := u.Rule.FirstChannel()
+		_, err := txApp.NonconcurrentDB().NewQuery(`INSERT INTO {{notifyMessages}}
+			([[id]], [[rule]], [[template]], [[channel]], [[category]], [[user]], [[to]],
+			 [[status]], [[attempts]], [[runAt]], [[error]], [[sourceCollection]], [[sourceRecord]],
+			 [[data]], [[dedupeKey]], [[created]], [[updated]])
+			VALUES ({:id}, {:rule}, {:template}, {:channel}, {:category}, {:user}, '',
+			 'failed', 0, {:now}, {:error}, {:sc}, {:sr}, '{}', {:dedupe}, {:now}, {:now})
+			ON CONFLICT ([[dedupeKey]]) DO NOTHING`).Bind(dbx.Params{
+			"id": core.GenerateDefaultRandomId(), "rule": u.Rule.ID, "template": u.Rule.Template,
+			"channel": ch, "category": u.Rule.Category, "user": u.UserID, "now": now,
+			"error": truncate(reason, 5000), "sc": rec.Collection().Name, "sr": rec.Id,
+			"dedupe": rules.DedupeKey(u.Rule.ID, rec.Id, u.Trigger, ch, u.UserID),
+		}).Execute()
+		if err != nil {
+			return fmt.Errorf("recording rule %q as failed: %w", u.Rule.Name, err)
+		}
+		_, err = txApp.NonconcurrentDB().NewQuery(`UPDATE {{notifyRules}} SET [[problem]] = {:problem}
+			WHERE [[id]] = {:id} AND [[problem]] IS NOT {:problem}`).Bind(dbx.Params{
+			"id": u.Rule.ID, "problem": truncate(u.Reason, problemMax),
+		}).Execute()
+		if err != nil {
+			return fmt.Errorf("flagging rule %q: %w", u.Rule.Name, err)
+		}
+	}
+	return nil
+}
+
+// isZero is the rules' notion of an empty value, which the templates'
+// "default" function shares.
+func isZero(v any) bool { return rules.IsZero(v) }
 
 // exportRecord returns the record's fields that a template may use: every
 // non-hidden field, never password hashes or token keys.
@@ -248,67 +215,117 @@ func exportRecord(rec *core.Record) map[string]any {
 	return out
 }
 
-func isZero(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return true
-	case string:
-		return x == ""
-	case bool:
-		return !x
-	case float64:
-		return x == 0
-	case int:
-		return x == 0
-	case []string:
-		return len(x) == 0
-	}
-	return fmt.Sprint(v) == ""
-}
-
-// enqueue writes one outbox row per (match, channel) through txApp, so the
-// rows commit or roll back with the record write. A row whose dedupe key
-// already exists is silently dropped: the same rule, record, trigger value,
-// channel and recipient never produce a second message.
-func (p *plugin) enqueue(txApp core.App, rec *core.Record, matches []pending) (int, error) {
-	now := p.cfg.Now().UTC()
-	var rows []outboxRow
-	for _, m := range matches {
-		chans := m.rule.Channels
-		if m.rule.Mode == ModeFirst && len(chans) > 0 {
-			// One message; the dispatcher walks the list at send time.
-			chans = chans[:1]
-		}
-		var prefs Preferences
-		if user, err := txApp.FindRecordById(p.cfg.UsersCollection, m.userID); err == nil {
-			prefs = preferencesOf(user, p.cfg.PreferencesField)
-		}
-		for _, ch := range chans {
-			if m.rule.Mode != ModeFirst && !prefs.Allows(ch, m.rule.Category) {
-				continue // the customer turned this off; nothing to keep
-			}
-			rows = append(rows, outboxRow{
-				RuleID:           m.rule.ID,
-				Template:         m.rule.Template,
-				Channel:          ch,
-				Category:         m.rule.Category,
-				UserID:           m.userID,
-				SourceCollection: rec.Collection().Name,
-				SourceRecord:     rec.Id,
-				Data:             m.data,
-				RunAt:            now.Add(m.rule.Delay),
-				DedupeKey:        dedupeKey(m.rule.ID, rec.Id, m.trigger, ch, m.userID),
-			})
-		}
-	}
-	n, err := insertOutboxRows(txApp, rows, now)
+// validateRule refuses a rule that would fail at send time, and clears the
+// rule's problem flag once it validates again as an active rule.
+func (p *plugin) validateRule(app core.App, rec *core.Record) error {
+	rule, err := rules.Validate(app, rec, p.channelNames(), p.cfg.UsersCollection)
 	if err != nil {
-		return 0, fmt.Errorf("outbox insert: %w", err)
+		return err
 	}
-	return n, nil
+	n, err := app.CountRecords(TemplatesCollection, dbx.HashExp{"key": rule.Template})
+	if err != nil {
+		return fmt.Errorf("validateRule: %w", err)
+	}
+	if n == 0 {
+		return fieldError("template", fmt.Sprintf("there is no template with key %q; create it in %s first", rule.Template, TemplatesCollection))
+	}
+	if rule.Active {
+		rec.Set("problem", "")
+	}
+	return nil
 }
 
-func dedupeKey(parts ...string) string {
-	h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
-	return hex.EncodeToString(h[:16])
+// bindSchemaGuard refuses to delete or change a collection, or a field of
+// one, that an active rule uses: the rule would stop working silently.
+// Dashboard, REST API and app.Save alike get a validation error naming the
+// rule (400 through the API).
+func (p *plugin) bindSchemaGuard() {
+	check := func(app core.App, old, next *core.Collection) error {
+		if _, err := app.FindCachedCollectionByNameOrId(RulesCollection); err != nil {
+			return nil // not installed yet: no rules to break
+		}
+		records, err := app.FindAllRecords(RulesCollection, dbx.HashExp{"active": true})
+		if err != nil {
+			return fmt.Errorf("notify: reading the active rules: %w", err)
+		}
+		active := make([]*Rule, 0, len(records))
+		for _, rec := range records {
+			if rule, err := rules.FromRecord(rec); err == nil {
+				active = append(active, rule)
+			}
+		}
+		return rules.CheckSchemaChange(app, active, old, next, p.cfg.UsersCollection)
+	}
+	p.app.OnCollectionValidate().Bind(&hook.Handler[*core.CollectionEvent]{
+		Id: HookSchemaGuard,
+		Func: func(e *core.CollectionEvent) error {
+			if e.Collection.IsNew() {
+				return e.Next()
+			}
+			old, err := e.App.FindCollectionByNameOrId(e.Collection.Id)
+			if err != nil {
+				return e.Next() // PocketBase reports it
+			}
+			if err := check(e.App, old, e.Collection); err != nil {
+				return inUse("fields", err)
+			}
+			return e.Next()
+		},
+	})
+	p.app.OnCollectionDeleteExecute().Bind(&hook.Handler[*core.CollectionEvent]{
+		Id: HookSchemaGuard,
+		Func: func(e *core.CollectionEvent) error {
+			if err := check(e.App, e.Collection, nil); err != nil {
+				return inUse("collection", err)
+			}
+			return e.Next()
+		},
+	})
+}
+
+// inUse turns a refusal into a validation error, which PocketBase's API
+// shows (a plain error would be answered with a generic message).
+func inUse(field string, err error) error {
+	var ve validation.Errors
+	if errors.As(err, &ve) {
+		return err
+	}
+	return validation.Errors{field: validation.NewError("validation_notify_rule_in_use", err.Error())}
+}
+
+// syncChannelValues makes the select fields that hold channel names
+// (notifyRules.channels, notifyMessages.channel) offer every channel this
+// process knows, keeping values already there: rows may use them.
+func (p *plugin) syncChannelValues(app core.App) error {
+	names := p.channelNames()
+	for _, target := range []struct{ collection, field string }{
+		{RulesCollection, "channels"},
+		{MessagesCollection, "channel"},
+	} {
+		coll, err := app.FindCollectionByNameOrId(target.collection)
+		if err != nil {
+			continue // not installed (yet)
+		}
+		sel, ok := coll.Fields.GetByName(target.field).(*core.SelectField)
+		if !ok {
+			continue
+		}
+		values := slices.Clone(sel.Values)
+		for _, n := range names {
+			if !slices.Contains(values, n) {
+				values = append(values, n)
+			}
+		}
+		if len(values) == len(sel.Values) {
+			continue
+		}
+		sel.Values = values
+		if sel.MaxSelect > 1 {
+			sel.MaxSelect = len(values)
+		}
+		if err := app.Save(coll); err != nil {
+			return fmt.Errorf("syncChannelValues: %s.%s: %w", target.collection, target.field, err)
+		}
+	}
+	return nil
 }

@@ -1,10 +1,14 @@
 package notify
 
 import (
+	"database/sql"
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/pbnotify/pbnotify/channels"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/dbutils"
 	"github.com/pocketbase/pocketbase/tools/types"
 )
 
@@ -37,53 +41,89 @@ const (
 // purpose because TinyMCE rewrites raw HTML templates.
 const bodyMax = 1 << 20
 
+// problemMax bounds notifyRules.problem.
+const problemMax = 2000
+
+// allChannels are the built-in channel names; channelNames adds the
+// registered ones.
 var allChannels = []string{channels.Email, channels.Telegram, channels.WebPush, channels.Inbox}
 
 // InstallCollections creates the plugin's collections (notifyTemplates,
 // notifyRules, notifyMessages, notifyPushSubscriptions, notifyTelegramLinks) and its
-// internal tables with their indexes and API rules. It is meant
-// to run inside a migration; collections that already exist are left as they
-// are. usersCollection is the auth collection messages are addressed to.
+// internal tables with their indexes and API rules. It is meant to run
+// inside a migration, and again in a new migration after each upgrade of
+// the plugin: it creates what is missing and adds to existing collections
+// the fields and indexes (by name) a newer version introduced, leaving
+// everything else, an owner's edits included, as it is. Running it twice
+// changes nothing. usersCollection is the auth collection messages are
+// addressed to.
 func InstallCollections(app core.App, usersCollection string) error {
 	users, err := app.FindCollectionByNameOrId(usersCollection)
 	if err != nil {
 		return fmt.Errorf("InstallCollections: recipients collection %q: %w", usersCollection, err)
 	}
-	for _, build := range []func() *core.Collection{
-		templatesCollection,
-		rulesCollection,
-	} {
-		c := build()
-		if existing, _ := app.FindCollectionByNameOrId(c.Name); existing != nil {
-			continue
-		}
-		if err := app.Save(c); err != nil {
-			return fmt.Errorf("InstallCollections: %s: %w", c.Name, err)
-		}
-	}
-	if existing, _ := app.FindCollectionByNameOrId(MessagesCollection); existing == nil {
-		rules, err := app.FindCollectionByNameOrId(RulesCollection)
-		if err != nil {
+	for _, build := range []func() *core.Collection{templatesCollection, rulesCollection} {
+		if err := installCollection(app, build()); err != nil {
 			return err
 		}
-		if err := app.Save(messagesCollection(users.Id, rules.Id)); err != nil {
-			return fmt.Errorf("InstallCollections: %s: %w", MessagesCollection, err)
-		}
 	}
-	if existing, _ := app.FindCollectionByNameOrId(PushSubscriptionsCollection); existing == nil {
-		if err := app.Save(pushSubscriptionsCollection(users.Id)); err != nil {
-			return fmt.Errorf("InstallCollections: %s: %w", PushSubscriptionsCollection, err)
-		}
+	rules, err := app.FindCollectionByNameOrId(RulesCollection)
+	if err != nil {
+		return fmt.Errorf("InstallCollections: %w", err)
 	}
-	if existing, _ := app.FindCollectionByNameOrId(TelegramLinksCollection); existing == nil {
-		if err := app.Save(telegramLinksCollection(users.Id)); err != nil {
-			return fmt.Errorf("InstallCollections: %s: %w", TelegramLinksCollection, err)
+	for _, c := range []*core.Collection{
+		messagesCollection(users.Id, rules.Id),
+		pushSubscriptionsCollection(users.Id),
+		telegramLinksCollection(users.Id),
+	} {
+		if err := installCollection(app, c); err != nil {
+			return err
 		}
 	}
 	if err := ensureLinkTokensTable(app); err != nil {
 		return err
 	}
 	return ensureSecretsTable(app)
+}
+
+// installCollection creates want, or brings the existing collection of its
+// name up to it: fields and indexes missing by name are added; nothing is
+// removed or changed.
+func installCollection(app core.App, want *core.Collection) error {
+	existing, err := app.FindCollectionByNameOrId(want.Name)
+	if errors.Is(err, sql.ErrNoRows) {
+		if err := app.Save(want); err != nil {
+			return fmt.Errorf("InstallCollections: %s: %w", want.Name, err)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("InstallCollections: %s: %w", want.Name, err)
+	}
+	changed := false
+	for _, f := range want.Fields {
+		if existing.Fields.GetByName(f.GetName()) == nil {
+			existing.Fields.Add(f)
+			changed = true
+		}
+	}
+	have := map[string]bool{}
+	for _, idx := range existing.Indexes {
+		have[strings.ToLower(dbutils.ParseIndex(idx).IndexName)] = true
+	}
+	for _, idx := range want.Indexes {
+		if !have[strings.ToLower(dbutils.ParseIndex(idx).IndexName)] {
+			existing.Indexes = append(existing.Indexes, idx)
+			changed = true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	if err := app.Save(existing); err != nil {
+		return fmt.Errorf("InstallCollections: upgrading %s: %w", want.Name, err)
+	}
+	return nil
 }
 
 func longText(name string) *core.TextField {
@@ -131,6 +171,8 @@ func rulesCollection() *core.Collection {
 		&core.TextField{Name: "guard", Max: 2000, Help: "Filter re-checked just before sending; the message is cancelled if it no longer matches"},
 		&core.SelectField{Name: "category", Required: true, MaxSelect: 1,
 			Values: []string{CategorySecurity, CategoryTransactional, CategoryService, CategoryMarketing}},
+		&core.TextField{Name: "problem", Max: problemMax,
+			Help: "Why the rule could not be evaluated at a write (its message was logged as failed); cleared when the rule is saved and validates"},
 		&core.AutodateField{Name: "created", OnCreate: true},
 		&core.AutodateField{Name: "updated", OnCreate: true, OnUpdate: true},
 	)

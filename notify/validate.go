@@ -4,15 +4,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
-	"time"
 
 	"github.com/pbnotify/pbnotify/notify/internal/render"
 	"github.com/pocketbase/dbx"
 	validation "github.com/pocketbase/ozzo-validation/v4"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/hook"
-	"github.com/pocketbase/pocketbase/tools/search"
 )
 
 // bindValidation refuses templates and rules that would fail at send time.
@@ -67,83 +64,4 @@ func (p *plugin) collectionsForTemplate(app core.App, key string) ([]*core.Colle
 		used[i] = r.GetString("collection")
 	}
 	return render.Collections(app, key, used), nil
-}
-
-func (p *plugin) validateRule(app core.App, rec *core.Record) error {
-	rule, err := ruleFromRecord(rec)
-	if err != nil {
-		return fieldError("delay", err.Error())
-	}
-	if rule.Delay > 366*24*time.Hour {
-		return fieldError("delay", "must be at most a year")
-	}
-	coll, err := app.FindCachedCollectionByNameOrId(rule.Collection)
-	if err != nil {
-		return fieldError("collection", fmt.Sprintf("there is no collection %q", rule.Collection))
-	}
-	switch {
-	case coll.IsView():
-		return fieldError("collection", "view collections have no writes to react to")
-	case strings.HasPrefix(coll.Name, "notify"):
-		return fieldError("collection", "rules cannot watch the plugin's own collections")
-	}
-	if rule.Changed != "" && coll.Fields.GetByName(rule.Changed) == nil {
-		return fieldError("changed", fmt.Sprintf("%s has no field %q", coll.Name, rule.Changed))
-	}
-	for _, f := range []struct{ field, filter string }{{"condition", rule.Condition}, {"guard", rule.Guard}} {
-		if f.filter == "" {
-			continue
-		}
-		resolver := core.NewRecordFieldResolver(app, coll, &core.RequestInfo{}, true)
-		if _, err := search.FilterData(f.filter).BuildExpr(resolver); err != nil {
-			return fieldError(f.field, fmt.Sprintf("is not a valid filter for %s: %v", coll.Name, err))
-		}
-	}
-	if err := p.checkRecipientPath(app, coll, rule.Recipient); err != nil {
-		return fieldError("recipient", err.Error())
-	}
-	n, err := app.CountRecords(TemplatesCollection, dbx.HashExp{"key": rule.Template})
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return fieldError("template", fmt.Sprintf("there is no template with key %q; create it in %s first", rule.Template, TemplatesCollection))
-	}
-	return nil
-}
-
-// checkRecipientPath checks statically that a field path leads from coll to
-// a user: relations all the way, the last one pointing at the users
-// collection ("id" on the users collection itself).
-func (p *plugin) checkRecipientPath(app core.App, coll *core.Collection, path []string) error {
-	users, err := app.FindCachedCollectionByNameOrId(p.cfg.UsersCollection)
-	if err != nil {
-		return err
-	}
-	cur := coll
-	for i, name := range path {
-		last := i == len(path)-1
-		if last && name == "id" {
-			if cur.Id != users.Id {
-				return fmt.Errorf("\"id\" is a user only on the %s collection, not on %s", users.Name, cur.Name)
-			}
-			return nil
-		}
-		rel, ok := cur.Fields.GetByName(name).(*core.RelationField)
-		if !ok {
-			return fmt.Errorf("%q is not a relation field of %s", name, cur.Name)
-		}
-		if rel.IsMultiple() {
-			return fmt.Errorf("%q of %s holds several records; the recipient path needs single relations", name, cur.Name)
-		}
-		next, err := app.FindCachedCollectionByNameOrId(rel.CollectionId)
-		if err != nil {
-			return err
-		}
-		if last && next.Id != users.Id {
-			return fmt.Errorf("%q points to %s, not to %s", strings.Join(path, "."), next.Name, users.Name)
-		}
-		cur = next
-	}
-	return nil
 }

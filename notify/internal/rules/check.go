@@ -1,0 +1,119 @@
+package rules
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	validation "github.com/pocketbase/ozzo-validation/v4"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/search"
+)
+
+// MaxDelay is the longest delay a rule may ask for.
+const MaxDelay = 366 * 24 * time.Hour
+
+// fieldError is a validation error on one field of the rule record, which
+// PocketBase's API answers with 400 and the dashboard shows by the field.
+func fieldError(field, msg string) error {
+	return validation.Errors{field: validation.NewError("validation_notify_rule", msg)}
+}
+
+// Validate parses a notifyRules record being saved and checks it: the
+// delay, that every channel is one of channels (the registered ones), and,
+// for an active rule, Check. An inactive rule is checked against the schema
+// when it is activated, so an admin can always switch off a rule that a
+// schema change broke. It returns the rule and validation.Errors keyed by
+// the offending field. The caller checks what this package does not know
+// (the template).
+func Validate(app core.App, rec *core.Record, channels []string, usersCollection string) (*Rule, error) {
+	rule, err := FromRecord(rec)
+	if err != nil {
+		return nil, fieldError("delay", err.Error())
+	}
+	if rule.Delay > MaxDelay {
+		return nil, fieldError("delay", "must be at most a year")
+	}
+	for _, ch := range rule.Channels {
+		if !slices.Contains(channels, ch) {
+			return nil, fieldError("channels", fmt.Sprintf("unknown channel %q; this shop has %s", ch, strings.Join(channels, ", ")))
+		}
+	}
+	if !rule.Active {
+		return rule, nil
+	}
+	if err := Check(app, rule, usersCollection); err != nil {
+		return nil, err
+	}
+	return rule, nil
+}
+
+// Check checks a rule against the collections app knows: the watched
+// collection, the changed field, the condition and guard filters, and the
+// recipient path (single relations leading to usersCollection). It
+// returns validation.Errors keyed by the offending field.
+func Check(app core.App, rule *Rule, usersCollection string) error {
+	coll, err := app.FindCachedCollectionByNameOrId(rule.Collection)
+	if err != nil {
+		return fieldError("collection", fmt.Sprintf("there is no collection %q", rule.Collection))
+	}
+	switch {
+	case coll.IsView():
+		return fieldError("collection", "view collections have no writes to react to")
+	case strings.HasPrefix(coll.Name, "notify"):
+		return fieldError("collection", "rules cannot watch the plugin's own collections")
+	}
+	if rule.Changed != "" && coll.Fields.GetByName(rule.Changed) == nil {
+		return fieldError("changed", fmt.Sprintf("%s has no field %q", coll.Name, rule.Changed))
+	}
+	for _, f := range []struct{ field, filter string }{{"condition", rule.Condition}, {"guard", rule.Guard}} {
+		if f.filter == "" {
+			continue
+		}
+		resolver := core.NewRecordFieldResolver(app, coll, &core.RequestInfo{}, true)
+		if _, err := search.FilterData(f.filter).BuildExpr(resolver); err != nil {
+			return fieldError(f.field, fmt.Sprintf("is not a valid filter for %s: %v", coll.Name, err))
+		}
+	}
+	if err := checkRecipientPath(app, coll, rule.Recipient, usersCollection); err != nil {
+		return fieldError("recipient", err.Error())
+	}
+	return nil
+}
+
+// checkRecipientPath checks statically that a field path leads from coll to
+// a user: relations all the way, the last one pointing at the users
+// collection ("id" on the users collection itself).
+func checkRecipientPath(app core.App, coll *core.Collection, path []string, usersCollection string) error {
+	users, err := app.FindCachedCollectionByNameOrId(usersCollection)
+	if err != nil {
+		return fmt.Errorf("there is no users collection %q", usersCollection)
+	}
+	cur := coll
+	for i, name := range path {
+		last := i == len(path)-1
+		if last && name == "id" {
+			if cur.Id != users.Id {
+				return fmt.Errorf("\"id\" is a user only on the %s collection, not on %s", users.Name, cur.Name)
+			}
+			return nil
+		}
+		rel, ok := cur.Fields.GetByName(name).(*core.RelationField)
+		if !ok {
+			return fmt.Errorf("%q is not a relation field of %s", name, cur.Name)
+		}
+		if rel.IsMultiple() {
+			return fmt.Errorf("%q of %s holds several records; the recipient path needs single relations", name, cur.Name)
+		}
+		next, err := app.FindCachedCollectionByNameOrId(rel.CollectionId)
+		if err != nil {
+			return fmt.Errorf("%q of %s points to a collection that no longer exists", name, cur.Name)
+		}
+		if last && next.Id != users.Id {
+			return fmt.Errorf("%q points to %s, not to %s", strings.Join(path, "."), next.Name, users.Name)
+		}
+		cur = next
+	}
+	return nil
+}

@@ -1,0 +1,96 @@
+// Package rules is the notifyRules concept: a rule parsed from its record,
+// the immutable set of rules the write path reads, the evaluation of one
+// record write against them, and the checks that keep rules and the
+// collections they watch consistent.
+//
+// It knows PocketBase (records, collections, filters) but nothing of the
+// outbox, templates or channels' implementations: it says which rules fire
+// for a write, for whom, and under which dedupe trigger; the caller decides
+// what to write.
+package rules
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/pocketbase/pocketbase/core"
+)
+
+// CollectionName is the collection rules are stored in; public contract.
+const CollectionName = "notifyRules"
+
+// Delivery modes, persisted in notifyRules.mode.
+const (
+	ModeAll   = "all"   // one message on every listed channel
+	ModeFirst = "first" // the first listed channel available to the user
+)
+
+// Events, persisted in notifyRules.event.
+const (
+	EventCreate = "create"
+	EventUpdate = "update"
+	EventDelete = "delete"
+)
+
+// Rule is a parsed notifyRules record.
+type Rule struct {
+	ID         string
+	Name       string
+	Collection string
+	Event      string
+	Changed    string
+	Condition  string
+	Recipient  []string // field path, e.g. ["order", "customer"]
+	Template   string
+	Channels   []string
+	Mode       string
+	Delay      time.Duration
+	Guard      string
+	Category   string
+	Active     bool
+	// Problem is why the rule could not be evaluated at the last write that
+	// tried, as flagged in notifyRules.problem; "" when none.
+	Problem string
+}
+
+// FromRecord parses a notifyRules record. Only a malformed delay is an
+// error: everything else is checked against the schema by Check.
+func FromRecord(r *core.Record) (*Rule, error) {
+	rule := &Rule{
+		ID:         r.Id,
+		Name:       r.GetString("name"),
+		Collection: r.GetString("collection"),
+		Event:      r.GetString("event"),
+		Changed:    strings.TrimSpace(r.GetString("changed")),
+		Condition:  strings.TrimSpace(r.GetString("condition")),
+		Recipient:  strings.Split(strings.TrimSpace(r.GetString("recipient")), "."),
+		Template:   r.GetString("template"),
+		Channels:   r.GetStringSlice("channels"),
+		Mode:       r.GetString("mode"),
+		Guard:      strings.TrimSpace(r.GetString("guard")),
+		Category:   r.GetString("category"),
+		Active:     r.GetBool("active"),
+		Problem:    r.GetString("problem"),
+	}
+	if rule.Mode == "" {
+		rule.Mode = ModeAll
+	}
+	if d := strings.TrimSpace(r.GetString("delay")); d != "" {
+		delay, err := time.ParseDuration(d)
+		if err != nil || delay < 0 {
+			return nil, fmt.Errorf("delay %q is not a duration like 30m or 72h", d)
+		}
+		rule.Delay = delay
+	}
+	return rule, nil
+}
+
+// FirstChannel is the channel a message of the rule is recorded on when it
+// has no better one (a rule that could not be evaluated); "" if none.
+func (r *Rule) FirstChannel() string {
+	if len(r.Channels) == 0 {
+		return ""
+	}
+	return r.Channels[0]
+}
