@@ -4,6 +4,9 @@ import (
 	"fmt"
 
 	"github.com/pbnotify/pbnotify/channels"
+	"github.com/pbnotify/pbnotify/notify/internal/pushsub"
+	"github.com/pbnotify/pbnotify/notify/internal/secrets"
+	"github.com/pbnotify/pbnotify/notify/internal/telegramlink"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/types"
 )
@@ -71,19 +74,19 @@ func InstallCollections(app core.App, usersCollection string) error {
 		}
 	}
 	if existing, _ := app.FindCollectionByNameOrId(PushSubscriptionsCollection); existing == nil {
-		if err := app.Save(pushSubscriptionsCollection(users.Id)); err != nil {
+		if err := app.Save(pushsub.NewCollection(users.Id)); err != nil {
 			return fmt.Errorf("InstallCollections: %s: %w", PushSubscriptionsCollection, err)
 		}
 	}
 	if existing, _ := app.FindCollectionByNameOrId(TelegramLinksCollection); existing == nil {
-		if err := app.Save(telegramLinksCollection(users.Id)); err != nil {
+		if err := app.Save(telegramlink.NewCollection(users.Id)); err != nil {
 			return fmt.Errorf("InstallCollections: %s: %w", TelegramLinksCollection, err)
 		}
 	}
-	if err := ensureLinkTokensTable(app); err != nil {
+	if err := telegramlink.EnsureTokensTable(app); err != nil {
 		return err
 	}
-	return ensureSecretsTable(app)
+	return secrets.EnsureTable(app)
 }
 
 func longText(name string) *core.TextField {
