@@ -27,6 +27,9 @@ import (
 // Collection holds the users' web push subscriptions.
 const Collection = "notifyPushSubscriptions"
 
+// userAgentMax is the length of the userAgent field, in characters.
+const userAgentMax = 300
+
 // NewCollection returns the notifyPushSubscriptions collection: a customer
 // lists, views and deletes only their own subscriptions; the keys are
 // hidden; one row per endpoint.
@@ -41,7 +44,7 @@ func NewCollection(usersID string) *core.Collection {
 		&core.TextField{Name: "endpoint", Required: true, Max: webpush.MaxEndpointLength},
 		&core.TextField{Name: "p256dh", Required: true, Max: 200, Hidden: true},
 		&core.TextField{Name: "auth", Required: true, Max: 100, Hidden: true},
-		&core.TextField{Name: "userAgent", Max: 300},
+		&core.TextField{Name: "userAgent", Max: userAgentMax},
 		&core.AutodateField{Name: "created", OnCreate: true},
 		&core.AutodateField{Name: "updated", OnCreate: true, OnUpdate: true},
 	)

@@ -91,23 +91,10 @@ func (l *sqlLog) during(fn func()) (write, reads []string) {
 	return l.write, l.reads
 }
 
-// clock is a settable test clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 func TestKeyCache(t *testing.T) {
 	app, _, log := newApp(t)
-	clk := &clock{now: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
-	cache := pushsub.RegisterKeyCache(app, clk.Now)
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC) // moved by the test; Get runs on this goroutine only
+	cache := pushsub.RegisterKeyCache(app, func() time.Time { return now })
 
 	first, err := cache.Get() // generates and stores the pair
 	if err != nil || first.Public == "" {
@@ -132,11 +119,11 @@ func TestKeyCache(t *testing.T) {
 	if err := secrets.Write(app, "vapid.private", other.Private); err != nil {
 		t.Fatal(err)
 	}
-	clk.Add(pushsub.KeyCacheTTL - time.Second)
+	now = now.Add(pushsub.KeyCacheTTL - time.Second)
 	if got, _ := cache.Get(); got != first {
 		t.Errorf("Get before the cache expired = %q; want the cached %q", got.Public, first.Public)
 	}
-	clk.Add(time.Second)
+	now = now.Add(time.Second)
 	var fresh webpush.KeyPair
 	write, reads = log.during(func() { fresh, err = cache.Get() })
 	if err != nil || fresh != other {

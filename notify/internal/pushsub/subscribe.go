@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/pbnotify/pbnotify/channels/webpush"
 	"github.com/pocketbase/pocketbase/core"
@@ -104,7 +105,7 @@ func Subscribe(app core.App, req SubscribeRequest) (*core.Record, error) {
 	rec.Set("endpoint", sub.Endpoint)
 	rec.Set("p256dh", sub.P256dh)
 	rec.Set("auth", sub.Auth)
-	rec.Set("userAgent", truncate(req.UserAgent, 300))
+	rec.Set("userAgent", clip(req.UserAgent, userAgentMax))
 	err = app.RunInTransaction(func(txApp core.App) error {
 		if replaced != nil && replaced.Id != rec.Id {
 			if err := txApp.Delete(replaced); err != nil {
@@ -125,13 +126,10 @@ func sameSecret(a, b string) bool {
 	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
 
-// truncate cuts s to at most max bytes on a rune boundary.
-func truncate(s string, max int) string {
-	if len(s) <= max {
+// clip cuts s to at most n characters, as a text field's Max counts them.
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
 		return s
 	}
-	for max > 0 && (s[max]&0xC0) == 0x80 {
-		max--
-	}
-	return s[:max]
+	return string([]rune(s)[:n])
 }

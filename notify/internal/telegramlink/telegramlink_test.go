@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,22 +12,10 @@ import (
 	"github.com/pocketbase/pocketbase/tests"
 )
 
-// clock is a settable test clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 // newStore returns a store over a fresh test app with the links collection,
 // the token table and two users.
-func newStore(t *testing.T) (*tests.TestApp, *telegramlink.Store, *clock, [2]*core.Record) {
+// The store's clock reads *now, which the test moves.
+func newStore(t *testing.T, now *time.Time) (*tests.TestApp, *telegramlink.Store, [2]*core.Record) {
 	t.Helper()
 	app, err := tests.NewTestAppWithConfig(core.BaseAppConfig{DataDir: t.TempDir()})
 	if err != nil {
@@ -55,8 +42,7 @@ func newStore(t *testing.T) (*tests.TestApp, *telegramlink.Store, *clock, [2]*co
 		}
 		people[i] = u
 	}
-	clk := &clock{now: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
-	return app, telegramlink.NewStore(app, "users", clk.Now), clk, people
+	return app, telegramlink.NewStore(app, "users", func() time.Time { return *now }), people
 }
 
 func link(t *testing.T, s *telegramlink.Store, user *core.Record, chat int64) {
@@ -72,7 +58,8 @@ func link(t *testing.T, s *telegramlink.Store, user *core.Record, chat int64) {
 }
 
 func TestChatID(t *testing.T) {
-	app, s, _, people := newStore(t)
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	app, s, people := newStore(t, &now)
 	anna := people[0]
 	ctx := context.Background()
 
@@ -107,7 +94,8 @@ func TestChatID(t *testing.T) {
 }
 
 func TestConsume(t *testing.T) {
-	app, s, clk, people := newStore(t)
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	app, s, people := newStore(t, &now)
 	anna, bob := people[0], people[1]
 
 	tok, err := s.NewToken(anna.Id, 15*time.Minute)
@@ -117,7 +105,7 @@ func TestConsume(t *testing.T) {
 	if len(tok.Value) != 32 || strings.Trim(tok.Value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") != "" {
 		t.Errorf("token %q; want 32 characters that /start accepts", tok.Value)
 	}
-	if !tok.Expires.Equal(clk.Now().Add(15 * time.Minute)) {
+	if !tok.Expires.Equal(now.Add(15 * time.Minute)) {
 		t.Errorf("token expires %s; want 15 minutes from now", tok.Expires)
 	}
 	var stored int
@@ -139,7 +127,7 @@ func TestConsume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk.Add(time.Minute + time.Millisecond)
+	now = now.Add(time.Minute + time.Millisecond)
 	if _, err := s.Consume(late.Value, 5550003, "bob"); !errors.Is(err, telegramlink.ErrBadToken) {
 		t.Errorf("Consume of an expired token: %v; want ErrBadToken", err)
 	}
