@@ -37,7 +37,8 @@ func NewCommand(app core.App) *cobra.Command {
 				return err
 			}
 			if rotate {
-				fmt.Fprintln(cmd.ErrOrStderr(), "Rotated. Existing push subscriptions were removed; browsers re-subscribe on their next visit.")
+				fmt.Fprintln(cmd.ErrOrStderr(), "Rotated. Existing push subscriptions were removed; browsers re-subscribe on their next visit.\n"+
+					"A shop that is already serving switches to the new key within 30 seconds.")
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), keys.Public)
 			return nil

@@ -10,7 +10,7 @@ import (
 func ConfigFromEnv() Config {
 	return Config{
 		PublicURL:             os.Getenv("NOTIFY_PUBLIC_URL"),
-		VAPIDSubject:          os.Getenv("NOTIFY_VAPID_SUBJECT"),
+		VAPIDSubject:          strings.TrimSpace(os.Getenv("NOTIFY_VAPID_SUBJECT")), // a stray newline from an env file is no part of it
 		PushAllowedOrigins:    splitList(os.Getenv("NOTIFY_WEBPUSH_ALLOWED_ORIGINS")),
 		TelegramToken:         os.Getenv("NOTIFY_TELEGRAM_TOKEN"),
 		TelegramAPIURL:        os.Getenv("NOTIFY_TELEGRAM_API_URL"),

@@ -34,6 +34,8 @@ import (
 	"github.com/pbnotify/pbnotify/channels/telegram"
 	"github.com/pbnotify/pbnotify/notify/internal/render"
 	"github.com/pbnotify/pbnotify/notify/internal/rules"
+	"github.com/pbnotify/pbnotify/notify/internal/pushsub"
+	"github.com/pbnotify/pbnotify/notify/internal/telegramlink"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/hook"
@@ -73,7 +75,8 @@ type Config struct {
 
 	// VAPIDSubject is the contact web push services may use about this
 	// shop's pushes: "mailto:owner@example.org" or "https://...". Web push is
-	// off (messages skipped) while it is empty. Default: empty.
+	// off (messages skipped) while it is empty; Register refuses any other
+	// value. Default: empty.
 	VAPIDSubject string
 
 	// PushAllowedOrigins are endpoint origins accepted for web push
@@ -164,6 +167,8 @@ type plugin struct {
 	disp      *dispatcher
 	stop      context.CancelFunc
 
+	links       *telegramlink.Store
+	vapidKeys   *pushsub.KeyCache
 	telegram    *telegram.Channel // nil unless a bot token is configured
 	stopPolling context.CancelFunc
 	pollingDone chan struct{}
@@ -248,9 +253,11 @@ func Register(app core.App, cfg Config) error {
 		channels.Email: newSettingsMailer(app, cfg.EmailConnections, cfg.EmailTLS),
 		channels.Inbox: inboxChannel{},
 	}
-	p.senders[channels.WebPush] = &pushSender{p: p}
 	p.addresses = map[string]func(*core.Record) (string, error){
 		channels.Email: func(u *core.Record) (string, error) { return u.Email(), nil },
+	}
+	if err := p.setupPush(); err != nil {
+		return fmt.Errorf("notify: %w", err)
 	}
 	if err := p.setupTelegram(); err != nil {
 		return fmt.Errorf("notify: %w", err)

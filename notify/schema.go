@@ -7,6 +7,9 @@ import (
 	"strings"
 
 	"github.com/pbnotify/pbnotify/channels"
+	"github.com/pbnotify/pbnotify/notify/internal/pushsub"
+	"github.com/pbnotify/pbnotify/notify/internal/secrets"
+	"github.com/pbnotify/pbnotify/notify/internal/telegramlink"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/dbutils"
 	"github.com/pocketbase/pocketbase/tools/types"
@@ -73,17 +76,17 @@ func InstallCollections(app core.App, usersCollection string) error {
 	}
 	for _, c := range []*core.Collection{
 		messagesCollection(users.Id, rules.Id),
-		pushSubscriptionsCollection(users.Id),
-		telegramLinksCollection(users.Id),
+		pushsub.NewCollection(users.Id),
+		telegramlink.NewCollection(users.Id),
 	} {
 		if err := installCollection(app, c); err != nil {
 			return err
 		}
 	}
-	if err := ensureLinkTokensTable(app); err != nil {
+	if err := telegramlink.EnsureTokensTable(app); err != nil {
 		return err
 	}
-	return ensureSecretsTable(app)
+	return secrets.EnsureTable(app)
 }
 
 // installCollection creates want, or brings the existing collection of its

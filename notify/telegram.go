@@ -2,11 +2,6 @@ package notify
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"database/sql"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,7 +9,7 @@ import (
 	"time"
 
 	"github.com/pbnotify/pbnotify/channels/telegram"
-	"github.com/pocketbase/dbx"
+	"github.com/pbnotify/pbnotify/notify/internal/telegramlink"
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/hook"
@@ -23,44 +18,14 @@ import (
 // TelegramLinksCollection binds users to Telegram chats. A user sees their
 // own link (to show "connected"); only the bot writes it, so a chat id can
 // never be set through the records API.
-const TelegramLinksCollection = "notifyTelegramLinks"
-
-// linkTokensTable keeps one-time link tokens, by hash only.
-const linkTokensTable = "_notifyTelegramTokens"
+const TelegramLinksCollection = telegramlink.Collection
 
 const HookTelegram = "__notifyTelegram__"
 
-func telegramLinksCollection(usersID string) *core.Collection {
-	c := core.NewBaseCollection(TelegramLinksCollection)
-	own := "@request.auth.id != '' && user = @request.auth.id"
-	c.ListRule = &own
-	c.ViewRule = &own
-	c.DeleteRule = &own // unlinking from the storefront
-	c.Fields.Add(
-		&core.RelationField{Name: "user", Required: true, CollectionId: usersID, MaxSelect: 1, CascadeDelete: true},
-		&core.NumberField{Name: "chatId", OnlyInt: true, Hidden: true},
-		&core.BoolField{Name: "active"},
-		&core.TextField{Name: "username", Max: 100},
-		&core.AutodateField{Name: "created", OnCreate: true},
-		&core.AutodateField{Name: "updated", OnCreate: true, OnUpdate: true},
-	)
-	c.AddIndex("idx_notifyTelegramLinks_user", true, "`user`", "")
-	c.AddIndex("idx_notifyTelegramLinks_chat", false, "`chatId`", "")
-	return c
-}
-
-func ensureLinkTokensTable(app core.App) error {
-	_, err := app.NonconcurrentDB().NewQuery(`CREATE TABLE IF NOT EXISTS {{` + linkTokensTable + `}} (
-		[[hash]] TEXT PRIMARY KEY NOT NULL,
-		[[user]] TEXT NOT NULL,
-		[[expires]] TEXT NOT NULL,
-		[[used]] BOOLEAN NOT NULL DEFAULT FALSE
-	)`).Execute()
-	return err
-}
-
 // setupTelegram creates the channel when a bot token is configured.
 func (p *plugin) setupTelegram() error {
+	// The link store works without a bot: the link route answers 503 then.
+	p.links = telegramlink.NewStore(p.app, p.cfg.UsersCollection, p.cfg.Now)
 	if p.cfg.TelegramToken == "" {
 		return nil
 	}
@@ -70,7 +35,7 @@ func (p *plugin) setupTelegram() error {
 		HTTPClient:  p.cfg.TelegramHTTPClient,
 		GlobalRate:  p.cfg.TelegramGlobalRate,
 		PerChatRate: p.cfg.TelegramPerChatRate,
-		Links:       telegramLinks{p.app},
+		Links:       p.links,
 		OnPollError: func(err error) { p.app.Logger().Warn("notify: telegram polling", "error", err) },
 	})
 	if err != nil {
@@ -82,23 +47,25 @@ func (p *plugin) setupTelegram() error {
 	return nil
 }
 
-// telegramChat is the active chat id of user, or "" (the channel then
-// skips the message: under mode "first", the next channel gets it).
+// telegramChat is the active chat id of user, or "" when the user has not
+// linked Telegram (the channel then skips the message: under mode "first",
+// the next channel gets it). A database error is returned as it is, so the
+// message is retried rather than skipped.
 func (p *plugin) telegramChat(user *core.Record) (string, error) {
-	link, err := p.app.FindFirstRecordByFilter(TelegramLinksCollection, "user = {:u} && active = true", dbx.Params{"u": user.Id})
-	if err != nil {
+	chat, err := p.links.ChatID(user.Id)
+	if errors.Is(err, telegramlink.ErrNotLinked) {
 		return "", nil
 	}
-	return strconv.FormatInt(int64(link.GetInt("chatId")), 10), nil
+	if err != nil {
+		return "", err
+	}
+	return strconv.FormatInt(chat, 10), nil
 }
 
 func (p *plugin) bindTelegram() {
 	p.app.OnServe().Bind(&hook.Handler[*core.ServeEvent]{
 		Id: HookTelegram,
 		Func: func(se *core.ServeEvent) error {
-			if err := ensureLinkTokensTable(se.App); err != nil {
-				return err
-			}
 			se.Router.POST("/api/notify/telegram/link", p.handleTelegramLink).Bind(apis.RequireAuth(p.cfg.UsersCollection))
 			se.Router.POST("/api/notify/telegram/webhook", p.handleTelegramWebhook)
 			if p.telegram != nil {
@@ -159,23 +126,11 @@ func (p *plugin) handleTelegramLink(e *core.RequestEvent) error {
 	if err != nil {
 		return e.Error(http.StatusBadGateway, "Telegram could not be reached; try again in a minute.", err)
 	}
-	raw := make([]byte, 24)
-	if _, err := rand.Read(raw); err != nil {
-		return err
-	}
-	token := base64.RawURLEncoding.EncodeToString(raw) // 32 chars of [A-Za-z0-9_-], as /start allows
-	expires := p.cfg.Now().Add(p.cfg.TelegramLinkTTL)
-	_, err = e.App.NonconcurrentDB().NewQuery(`INSERT INTO {{` + linkTokensTable + `}} ([[hash]], [[user]], [[expires]]) VALUES ({:h}, {:u}, {:x})`).
-		Bind(dbx.Params{"h": tokenHash(token), "u": e.Auth.Id, "x": dbTime(expires)}).Execute()
+	token, err := p.links.NewToken(e.Auth.Id, p.cfg.TelegramLinkTTL)
 	if err != nil {
 		return e.InternalServerError("Could not create a link.", err)
 	}
-	return e.JSON(http.StatusOK, linkResponse{URL: "https://t.me/" + bot + "?start=" + token, ExpiresAt: dbTime(expires)})
-}
-
-func tokenHash(token string) string {
-	h := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(h[:])
+	return e.JSON(http.StatusOK, linkResponse{URL: "https://t.me/" + bot + "?start=" + token.Value, ExpiresAt: dbTime(token.Expires)})
 }
 
 func (p *plugin) handleTelegramWebhook(e *core.RequestEvent) error {
@@ -196,7 +151,7 @@ func (p *plugin) handleTelegramWebhook(e *core.RequestEvent) error {
 // handleTelegramUpdate reacts to what users send the bot.
 func (p *plugin) handleTelegramUpdate(ctx context.Context, u telegram.Update) {
 	app := p.app
-	links := telegramLinks{app}
+	links := p.links
 	switch {
 	case u.Blocked:
 		_ = links.Deactivate(ctx, u.ChatID)
@@ -217,7 +172,7 @@ func (p *plugin) handleTelegramUpdate(ctx context.Context, u telegram.Update) {
 				"Здравствуйте! Чтобы получать здесь уведомления о заказах, откройте ссылку на Telegram в настройках вашего аккаунта в магазине.")
 			return
 		}
-		user, err := p.consumeLinkToken(token, u)
+		user, err := links.Consume(token, u.ChatID, u.FromUsername)
 		if err != nil {
 			app.Logger().Info("notify: telegram link refused", "chat", u.ChatID, "reason", err)
 			p.reply(ctx, u.ChatID, u.FromLanguage,
@@ -254,94 +209,6 @@ func (p *plugin) reply(ctx context.Context, chatID int64, locale, en, ru string)
 	if err := p.telegram.Reply(ctx, chatID, text); err != nil {
 		p.app.Logger().Warn("notify: telegram reply failed", "chat", chatID, "error", err)
 	}
-}
-
-var errBadToken = errors.New("unknown, used or expired link token")
-
-// consumeLinkToken spends a one-time token and binds the chat to its user,
-// in one transaction. A chat belongs to one user: linking it moves it.
-func (p *plugin) consumeLinkToken(token string, u telegram.Update) (*core.Record, error) {
-	var user *core.Record
-	err := p.app.RunInTransaction(func(txApp core.App) error {
-		var row struct {
-			User    string `db:"user"`
-			Expires string `db:"expires"`
-			Used    bool   `db:"used"`
-		}
-		err := txApp.DB().NewQuery(`SELECT [[user]], [[expires]], [[used]] FROM {{` + linkTokensTable + `}} WHERE [[hash]] = {:h}`).
-			Bind(dbx.Params{"h": tokenHash(token)}).One(&row)
-		if errors.Is(err, sql.ErrNoRows) || row.Used || row.Expires < dbTime(p.cfg.Now()) {
-			return errBadToken
-		}
-		if err != nil {
-			return err
-		}
-		if _, err := txApp.DB().NewQuery(`UPDATE {{` + linkTokensTable + `}} SET [[used]] = TRUE WHERE [[hash]] = {:h}`).
-			Bind(dbx.Params{"h": tokenHash(token)}).Execute(); err != nil {
-			return err
-		}
-		if user, err = txApp.FindRecordById(p.cfg.UsersCollection, row.User); err != nil {
-			return errBadToken
-		}
-		others, err := txApp.FindAllRecords(TelegramLinksCollection, dbx.HashExp{"chatId": u.ChatID})
-		if err != nil {
-			return err
-		}
-		for _, o := range others {
-			if o.GetString("user") != user.Id {
-				if err := txApp.Delete(o); err != nil {
-					return err
-				}
-			}
-		}
-		link, err := txApp.FindFirstRecordByData(TelegramLinksCollection, "user", user.Id)
-		if err != nil {
-			coll, err := txApp.FindCachedCollectionByNameOrId(TelegramLinksCollection)
-			if err != nil {
-				return err
-			}
-			link = core.NewRecord(coll)
-			link.Set("user", user.Id)
-		}
-		link.Set("chatId", u.ChatID)
-		link.Set("active", true)
-		link.Set("username", u.FromUsername)
-		return txApp.Save(link)
-	})
-	return user, err
-}
-
-// telegramLinks lets the channel update links when Telegram reports a
-// blocked bot or a migrated chat. Records are saved through the app, so a
-// storefront watching its link over realtime sees the change.
-type telegramLinks struct{ app core.App }
-
-func (l telegramLinks) Deactivate(ctx context.Context, chatID int64) error {
-	recs, err := l.app.FindAllRecords(TelegramLinksCollection, dbx.HashExp{"chatId": chatID, "active": true})
-	if err != nil {
-		return err
-	}
-	for _, r := range recs {
-		r.Set("active", false)
-		if err := l.app.Save(r); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (l telegramLinks) Migrate(ctx context.Context, oldID, newID int64) error {
-	recs, err := l.app.FindAllRecords(TelegramLinksCollection, dbx.HashExp{"chatId": oldID})
-	if err != nil {
-		return err
-	}
-	for _, r := range recs {
-		r.Set("chatId", newID)
-		if err := l.app.Save(r); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // linkTTLDefault is how long a link token works.

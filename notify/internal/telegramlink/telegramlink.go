@@ -1,0 +1,247 @@
+// Package telegramlink binds users to Telegram chats.
+//
+// What: the notifyTelegramLinks collection (NewCollection), the table of
+// one-time link tokens (EnsureTokensTable, created at install time), and a
+// Store that creates and consumes those tokens, finds a user's chat for the
+// Telegram channel, and deactivates or moves links when Telegram reports a
+// blocked bot or a migrated group.
+//
+// How a link is made: a signed-in customer asks the shop for a link
+// (NewToken) and opens t.me/<bot>?start=<token>; the bot receives
+// "/start <token>" and Consume binds that chat to the token's user, once.
+// Tokens are stored by hash only, so a database read does not yield a
+// working link.
+package telegramlink
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/types"
+)
+
+// Collection binds users to Telegram chats. A user sees their own link (to
+// show "connected"); only the bot writes it, so a chat id can never be set
+// through the records API.
+const Collection = "notifyTelegramLinks"
+
+// TokensTable keeps one-time link tokens, by hash only. It is a plain table:
+// no records API exposes it.
+const TokensTable = "_notifyTelegramTokens"
+
+// ErrNotLinked is returned by Store.ChatID for a user without an active
+// link: the Telegram channel skips such a user.
+var ErrNotLinked = errors.New("user has not linked Telegram")
+
+// ErrBadToken is returned by Store.Consume for a token that is unknown,
+// already used or expired, or whose user no longer exists.
+var ErrBadToken = errors.New("unknown, used or expired link token")
+
+// NewCollection returns the notifyTelegramLinks collection: one link per
+// user; the chat id is hidden; customers read and delete (unlink) their
+// own link and cannot create or change one.
+func NewCollection(usersID string) *core.Collection {
+	c := core.NewBaseCollection(Collection)
+	own := "@request.auth.id != '' && user = @request.auth.id"
+	c.ListRule = &own
+	c.ViewRule = &own
+	c.DeleteRule = &own // unlinking from the storefront
+	c.Fields.Add(
+		&core.RelationField{Name: "user", Required: true, CollectionId: usersID, MaxSelect: 1, CascadeDelete: true},
+		&core.NumberField{Name: "chatId", OnlyInt: true, Hidden: true},
+		&core.BoolField{Name: "active"},
+		&core.TextField{Name: "username", Max: 100},
+		&core.AutodateField{Name: "created", OnCreate: true},
+		&core.AutodateField{Name: "updated", OnCreate: true, OnUpdate: true},
+	)
+	c.AddIndex("idx_notifyTelegramLinks_user", true, "`user`", "")
+	c.AddIndex("idx_notifyTelegramLinks_chat", false, "`chatId`", "")
+	return c
+}
+
+// EnsureTokensTable creates the link token table if it does not exist. It
+// belongs in a migration (notify.InstallCollections), not in serve.
+func EnsureTokensTable(app core.App) error {
+	_, err := app.DB().NewQuery(`CREATE TABLE IF NOT EXISTS {{` + TokensTable + `}} (
+		[[hash]] TEXT PRIMARY KEY NOT NULL,
+		[[user]] TEXT NOT NULL,
+		[[expires]] TEXT NOT NULL,
+		[[used]] BOOLEAN NOT NULL DEFAULT FALSE
+	)`).Execute()
+	if err != nil {
+		return fmt.Errorf("telegramlink.EnsureTokensTable: %w", err)
+	}
+	return nil
+}
+
+// Store reads and writes the links of one app. It implements
+// telegram.Links (Deactivate, Migrate) for the Telegram channel. Records
+// are saved through the app, so a storefront watching its link over
+// realtime sees every change.
+type Store struct {
+	app   core.App
+	users string
+	now   func() time.Time
+}
+
+// NewStore returns the link store of app. usersCollection is the auth
+// collection links point to; now is the clock token expiry is judged by
+// (nil means time.Now).
+func NewStore(app core.App, usersCollection string, now func() time.Time) *Store {
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{app: app, users: usersCollection, now: now}
+}
+
+// ChatID returns the chat of the user's active link. A user with no link,
+// or one deactivated by /stop or a blocked bot, gets ErrNotLinked; any
+// other error is the database's and worth retrying.
+func (s *Store) ChatID(userID string) (int64, error) {
+	link, err := s.app.FindFirstRecordByFilter(Collection, "user = {:u} && active = true", dbx.Params{"u": userID})
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, ErrNotLinked
+	}
+	if err != nil {
+		return 0, fmt.Errorf("telegramlink.ChatID: %w", err)
+	}
+	return int64(link.GetInt("chatId")), nil
+}
+
+// Token is a one-time link token as handed to the customer.
+type Token struct {
+	Value   string    // 32 characters of [A-Za-z0-9_-], as /start allows
+	Expires time.Time // after which Consume refuses it
+}
+
+// NewToken creates a one-time token that links a chat to userID when sent
+// to the bot as "/start <token>" within ttl.
+func (s *Store) NewToken(userID string, ttl time.Duration) (Token, error) {
+	raw := make([]byte, 24)
+	if _, err := rand.Read(raw); err != nil {
+		return Token{}, fmt.Errorf("telegramlink.NewToken: %w", err)
+	}
+	t := Token{Value: base64.RawURLEncoding.EncodeToString(raw), Expires: s.now().Add(ttl)}
+	_, err := s.app.DB().NewQuery(`INSERT INTO {{` + TokensTable + `}} ([[hash]], [[user]], [[expires]]) VALUES ({:h}, {:u}, {:x})`).
+		Bind(dbx.Params{"h": tokenHash(t.Value), "u": userID, "x": dbTime(t.Expires)}).Execute()
+	if err != nil {
+		return Token{}, fmt.Errorf("telegramlink.NewToken: %w", err)
+	}
+	return t, nil
+}
+
+// Consume spends a one-time token and binds chatID to its user, in one
+// transaction, and returns the user. A chat belongs to one user: linking
+// it to another moves it. username is the Telegram @username, shown to the
+// customer. It returns ErrBadToken for a token that cannot be used.
+func (s *Store) Consume(token string, chatID int64, username string) (*core.Record, error) {
+	var user *core.Record
+	err := s.app.RunInTransaction(func(txApp core.App) error {
+		var row struct {
+			User    string `db:"user"`
+			Expires string `db:"expires"`
+			Used    bool   `db:"used"`
+		}
+		err := txApp.DB().NewQuery(`SELECT [[user]], [[expires]], [[used]] FROM {{` + TokensTable + `}} WHERE [[hash]] = {:h}`).
+			Bind(dbx.Params{"h": tokenHash(token)}).One(&row)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if err != nil || row.Used || row.Expires < dbTime(s.now()) {
+			return ErrBadToken
+		}
+		if _, err := txApp.DB().NewQuery(`UPDATE {{` + TokensTable + `}} SET [[used]] = TRUE WHERE [[hash]] = {:h}`).
+			Bind(dbx.Params{"h": tokenHash(token)}).Execute(); err != nil {
+			return err
+		}
+		user, err = txApp.FindRecordById(s.users, row.User)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrBadToken // the account was deleted since
+		}
+		if err != nil {
+			return err
+		}
+		others, err := txApp.FindAllRecords(Collection, dbx.HashExp{"chatId": chatID})
+		if err != nil {
+			return err
+		}
+		for _, o := range others {
+			if o.GetString("user") != user.Id {
+				if err := txApp.Delete(o); err != nil {
+					return err
+				}
+			}
+		}
+		link, err := txApp.FindFirstRecordByData(Collection, "user", user.Id)
+		if errors.Is(err, sql.ErrNoRows) {
+			coll, err := txApp.FindCachedCollectionByNameOrId(Collection)
+			if err != nil {
+				return err
+			}
+			link = core.NewRecord(coll)
+			link.Set("user", user.Id)
+		} else if err != nil {
+			return err
+		}
+		link.Set("chatId", chatID)
+		link.Set("active", true)
+		link.Set("username", username)
+		return txApp.Save(link)
+	})
+	if err != nil && !errors.Is(err, ErrBadToken) {
+		return nil, fmt.Errorf("telegramlink.Consume: %w", err)
+	}
+	return user, err
+}
+
+// Deactivate stops using chatID: the user blocked the bot or sent /stop.
+func (s *Store) Deactivate(ctx context.Context, chatID int64) error {
+	recs, err := s.app.FindAllRecords(Collection, dbx.HashExp{"chatId": chatID, "active": true})
+	if err != nil {
+		return fmt.Errorf("telegramlink.Deactivate: %w", err)
+	}
+	for _, r := range recs {
+		r.Set("active", false)
+		if err := s.app.Save(r); err != nil {
+			return fmt.Errorf("telegramlink.Deactivate: %w", err)
+		}
+	}
+	return nil
+}
+
+// Migrate moves links from oldID to newID: a group was upgraded to a
+// supergroup, which has a new id.
+func (s *Store) Migrate(ctx context.Context, oldID, newID int64) error {
+	recs, err := s.app.FindAllRecords(Collection, dbx.HashExp{"chatId": oldID})
+	if err != nil {
+		return fmt.Errorf("telegramlink.Migrate: %w", err)
+	}
+	for _, r := range recs {
+		r.Set("chatId", newID)
+		if err := s.app.Save(r); err != nil {
+			return fmt.Errorf("telegramlink.Migrate: %w", err)
+		}
+	}
+	return nil
+}
+
+func tokenHash(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(h[:])
+}
+
+// dbTime formats t as PocketBase stores dates ("2006-01-02 15:04:05.000Z"),
+// which sorts as text in time order: token expiry is compared as text.
+func dbTime(t time.Time) string {
+	dt, _ := types.ParseDateTime(t.UTC())
+	return dt.String()
+}
