@@ -2,7 +2,9 @@ package email_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -141,6 +143,149 @@ func TestErrorClassification(t *testing.T) {
 	_, err = ch.Send(ctx, msg("t3", "anna@example.org"))
 	if err == nil || channels.IsPermanent(err) {
 		t.Fatalf("closed port: Send() error = %v; want a retryable error", err)
+	}
+}
+
+// A server that scans a message may take minutes to answer its end; RFC
+// 5321 asks the client to wait 10 minutes. Giving up after Timeout, as a
+// send did before DataTimeout existed, makes the message go out again.
+func TestDataReplyAfterTimeoutIsAwaited(t *testing.T) {
+	srv := smtptest.Start(t)
+	const timeout = 300 * time.Millisecond
+	srv.Delay(smtptest.DataEnd, 5*timeout)
+	// DataTimeout keeps its default of 10 minutes.
+	ch := newChannel(t, srv, func(c *email.Config) { c.Timeout = timeout })
+
+	if _, err := ch.Send(context.Background(), msg("slow", "anna@example.org")); err != nil {
+		t.Fatalf("Send() error = %v; want nil: the reply came within DataTimeout", err)
+	}
+	if got := len(srv.Messages()); got != 1 {
+		t.Errorf("server received %d messages; want 1", got)
+	}
+}
+
+func TestDataTimeoutBoundsTheWaitForTheReply(t *testing.T) {
+	srv := smtptest.Start(t)
+	srv.Hold(smtptest.DataEnd, make(chan struct{})) // released when the server closes
+	ch := newChannel(t, srv, func(c *email.Config) {
+		c.Timeout = time.Hour
+		c.DataTimeout = 200 * time.Millisecond
+	})
+
+	err := sendResult(t, sendAsync(context.Background(), ch, msg("m1", "anna@example.org")))
+	if !errors.Is(err, os.ErrDeadlineExceeded) || channels.IsPermanent(err) {
+		t.Fatalf("Send() error = %v; want a retryable timeout", err)
+	}
+	if !strings.Contains(err.Error(), "outcome unknown") {
+		t.Errorf("error %q does not say the message may have been delivered", err)
+	}
+}
+
+func TestTimeoutBoundsTheGreeting(t *testing.T) {
+	srv := smtptest.Start(t)
+	srv.Hold(smtptest.Greeting, make(chan struct{}))
+	ch := newChannel(t, srv, func(c *email.Config) {
+		c.Timeout = 200 * time.Millisecond
+		c.DataTimeout = time.Hour
+	})
+
+	err := sendResult(t, sendAsync(context.Background(), ch, msg("m1", "anna@example.org")))
+	if !errors.Is(err, os.ErrDeadlineExceeded) || channels.IsPermanent(err) {
+		t.Fatalf("Send() error = %v; want a retryable timeout", err)
+	}
+	if strings.Contains(err.Error(), "outcome unknown") {
+		t.Errorf("error %q says the outcome is unknown; nothing was sent", err)
+	}
+}
+
+// Cancelling the context ends a send at once in every step, however
+// patient Timeout and DataTimeout are, so that shutdown keeps its grace
+// period with a server that stops answering.
+func TestSendStopsWhenCancelled(t *testing.T) {
+	for _, tc := range []struct {
+		step    smtptest.Step // where the server stops answering
+		name    string
+		unknown bool // the whole message was handed over: it may have been delivered
+	}{
+		{smtptest.Greeting, "greeting", false},
+		{smtptest.Auth, "AUTH", false},
+		{smtptest.Mail, "MAIL", false},
+		{smtptest.Rcpt, "RCPT", false},
+		{smtptest.DataEnd, "end of DATA", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := smtptest.Start(t)
+			srv.Hold(tc.step, make(chan struct{}))
+			ch := newChannel(t, srv, func(c *email.Config) {
+				c.Timeout = time.Hour
+				c.DataTimeout = time.Hour
+			})
+
+			ctx, cancel := context.WithCancel(context.Background())
+			done := sendAsync(ctx, ch, msg("m1", "anna@example.org"))
+			srv.WaitHeld(t, 1, 30*time.Second)
+			cancel()
+			err := sendResult(t, done)
+			if !errors.Is(err, context.Canceled) || channels.IsPermanent(err) {
+				t.Fatalf("Send() error = %v; want a retryable error wrapping context.Canceled", err)
+			}
+			if got := strings.Contains(err.Error(), "outcome unknown"); got != tc.unknown {
+				t.Errorf("error %q says outcome unknown: %v; want %v", err, got, tc.unknown)
+			}
+
+			// The connection of the cancelled send was closed: had it gone
+			// back to the pool, this send would take it and wait an hour
+			// for the held server.
+			srv.Hold(tc.step, nil)
+			if err := sendResult(t, sendAsync(context.Background(), ch, msg("m2", "anna@example.org"))); err != nil {
+				t.Fatalf("next Send() error = %v", err)
+			}
+		})
+	}
+}
+
+func TestSendStopsWaitingForAConnection(t *testing.T) {
+	srv := smtptest.Start(t)
+	release := make(chan struct{})
+	srv.Hold(smtptest.DataEnd, release)
+	ch := newChannel(t, srv, func(c *email.Config) { c.PoolSize = 1 })
+
+	first := sendAsync(context.Background(), ch, msg("m1", "anna@example.org"))
+	srv.WaitHeld(t, 1, 30*time.Second) // the only connection is busy
+
+	ctx, cancel := context.WithCancel(context.Background())
+	second := sendAsync(ctx, ch, msg("m2", "anna@example.org"))
+	cancel()
+	if err := sendResult(t, second); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Send() waiting for a connection: error = %v; want context.Canceled", err)
+	}
+	close(release)
+	if err := sendResult(t, first); err != nil {
+		t.Fatalf("first Send() error = %v", err)
+	}
+}
+
+// sendAsync runs Send in a goroutine and delivers its error.
+func sendAsync(ctx context.Context, ch *email.Channel, m *channels.Message) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		_, err := ch.Send(ctx, m)
+		done <- err
+	}()
+	return done
+}
+
+// sendResult waits for a Send started by sendAsync. The limit turns a hang
+// into a clear failure; it is not a timing assertion.
+func sendResult(t *testing.T, done <-chan error) error {
+	t.Helper()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(30 * time.Second):
+		t.Fatal("Send did not return within 30s")
+		return nil
 	}
 }
 

@@ -1,6 +1,7 @@
 // Package smtptest runs a real SMTP server in the test process: STARTTLS with
 // a throwaway certificate, AUTH PLAIN required (and only offered over TLS),
-// and scripted failures. Tests see exactly what a mail server would receive.
+// scripted failures, and replies held back or delayed at a chosen step.
+// Tests see exactly what a mail server would receive.
 package smtptest
 
 import (
@@ -49,7 +50,30 @@ type Server struct {
 	conns    map[string]bool // remote addresses: go-smtp opens a new session after STARTTLS
 	failures []failure       // consumed in order, one per DATA
 	rejects  map[string]*smtp.SMTPError
+	holds    map[Step]hold
+	held     int           // replies held back or delayed so far
+	done     chan struct{} // closed by Close: releases every hold
 	closed   bool
+}
+
+// Step is a point in the SMTP dialogue where the server can hold back its
+// reply.
+type Step int
+
+// The steps a reply can be held at.
+const (
+	Greeting Step = iota // the 220 greeting of a new connection
+	Auth                 // the reply to AUTH
+	Mail                 // the reply to MAIL FROM
+	Rcpt                 // the reply to RCPT TO
+	DataEnd              // the reply to the end of the data, after all of it was read
+)
+
+// hold is how the server waits at one step: until release is closed, or
+// for delay.
+type hold struct {
+	release <-chan struct{}
+	delay   time.Duration
 }
 
 type failure struct{ err *smtp.SMTPError }
@@ -71,6 +95,8 @@ func Start(t testing.TB) *Server {
 		ClientTLS: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12},
 		rejects:   map[string]*smtp.SMTPError{},
 		conns:     map[string]bool{},
+		holds:     map[Step]hold{},
+		done:      make(chan struct{}),
 	}
 	s.cond = sync.NewCond(&s.mu)
 	s.srv = smtp.NewServer(smtp.BackendFunc(s.newSession))
@@ -85,7 +111,7 @@ func Start(t testing.TB) *Server {
 		t.Fatal(err)
 	}
 	s.Port = l.Addr().(*net.TCPAddr).Port
-	go s.srv.Serve(l)
+	go s.srv.Serve(holdListener{l, s})
 	t.Cleanup(func() { s.Close() })
 	return s
 }
@@ -93,10 +119,108 @@ func Start(t testing.TB) *Server {
 // Close stops the server: its port refuses connections afterwards.
 func (s *Server) Close() {
 	s.mu.Lock()
+	if !s.closed {
+		close(s.done)
+	}
 	s.closed = true
 	s.cond.Broadcast()
 	s.mu.Unlock()
 	s.srv.Close()
+}
+
+// Hold makes the server, at step, wait until release is closed (or the
+// server is closed) before it replies, for every connection or message
+// from now on. A message held at DataEnd is accepted when released. A nil
+// release makes the server reply at once again.
+func (s *Server) Hold(step Step, release <-chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if release == nil {
+		delete(s.holds, step)
+		return
+	}
+	s.holds[step] = hold{release: release}
+}
+
+// Delay makes the server, at step, wait d before it replies, as a slow
+// server would. Zero makes it reply at once again.
+func (s *Server) Delay(step Step, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if d <= 0 {
+		delete(s.holds, step)
+		return
+	}
+	s.holds[step] = hold{delay: d}
+}
+
+// WaitHeld blocks until the server has started to hold back or delay at
+// least n replies, so a test can act while the client waits; it fails the
+// test after timeout.
+func (s *Server) WaitHeld(t testing.TB, n int, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	timer := time.AfterFunc(timeout, func() { s.mu.Lock(); s.cond.Broadcast(); s.mu.Unlock() })
+	defer timer.Stop()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for s.held < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("smtptest: held %d replies within %s; want %d", s.held, timeout, n)
+		}
+		s.cond.Wait()
+	}
+}
+
+// pause waits as Hold or Delay asked for step, if they did.
+func (s *Server) pause(step Step) {
+	s.mu.Lock()
+	h, ok := s.holds[step]
+	if ok {
+		s.held++
+		s.cond.Broadcast()
+	}
+	s.mu.Unlock()
+	if !ok {
+		return
+	}
+	var elapsed <-chan time.Time
+	if h.delay > 0 {
+		timer := time.NewTimer(h.delay)
+		defer timer.Stop()
+		elapsed = timer.C
+	}
+	select {
+	case <-h.release:
+	case <-elapsed:
+	case <-s.done:
+	}
+}
+
+// holdListener hands go-smtp connections whose first write, the greeting,
+// waits as the Greeting step asks.
+type holdListener struct {
+	net.Listener
+	s *Server
+}
+
+func (l holdListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &greetingConn{Conn: c, s: l.s}, nil
+}
+
+type greetingConn struct {
+	net.Conn
+	s       *Server
+	greeted sync.Once
+}
+
+func (c *greetingConn) Write(p []byte) (int, error) {
+	c.greeted.Do(func() { c.s.pause(Greeting) })
+	return c.Conn.Write(p)
 }
 
 // FailNext makes the next n DATA commands fail with code and text (for
@@ -172,6 +296,7 @@ func (ss *session) AuthMechanisms() []string { return []string{sasl.Plain} }
 
 func (ss *session) Auth(mech string) (sasl.Server, error) {
 	return sasl.NewPlainServer(func(identity, username, password string) error {
+		ss.srv.pause(Auth)
 		if username != Username || password != Password {
 			return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "authentication failed"}
 		}
@@ -181,6 +306,7 @@ func (ss *session) Auth(mech string) (sasl.Server, error) {
 }
 
 func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
+	ss.srv.pause(Mail)
 	if !ss.authed {
 		return &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "authentication required"}
 	}
@@ -189,6 +315,7 @@ func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 }
 
 func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	ss.srv.pause(Rcpt)
 	ss.srv.mu.Lock()
 	rej := ss.srv.rejects[strings.ToLower(to)]
 	ss.srv.mu.Unlock()
@@ -204,6 +331,7 @@ func (ss *session) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
+	ss.srv.pause(DataEnd)
 	_, isTLS := ss.conn.TLSConnectionState()
 	s := ss.srv
 	s.mu.Lock()
