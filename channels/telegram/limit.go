@@ -36,6 +36,12 @@ import (
 // early. The slots still decide; this only avoids one pointless deferral.
 const earlyTolerance = 100 * time.Millisecond
 
+// turnMargin is planned between a slot's expected return and the next turn
+// on it, for a dispatcher that comes back a little late or a send slower
+// than the average. Without it most turns would come back a moment before
+// their slot is free and be deferred once more.
+const turnMargin = 50 * time.Millisecond
+
 // Defaults for how long the limiter remembers things.
 const (
 	// chatIdle is how long a chat's state is kept after its last use.
@@ -79,8 +85,9 @@ func newSlots(perSecond float64) slots {
 }
 
 // wait returns how long until a slot is free, 0 if one is free now. While
-// all slots are in flight it answers hold, the least they will take.
-func (s *slots) wait(now time.Time) time.Duration {
+// all slots are in flight it guesses hold plus inFlight, the time the
+// requests are expected to take still.
+func (s *slots) wait(now time.Time, inFlight time.Duration) time.Duration {
 	soonest := time.Duration(-1)
 	for _, sl := range s.slot {
 		if sl.busy {
@@ -95,7 +102,7 @@ func (s *slots) wait(now time.Time) time.Duration {
 		}
 	}
 	if soonest < 0 {
-		return s.hold
+		return s.hold + inFlight
 	}
 	return soonest
 }
@@ -254,10 +261,8 @@ type limiter struct {
 
 	mu          sync.Mutex
 	pausedUntil time.Time // set by a 429: nobody sends before this
-	// latency is a moving average of how long a send takes. A chat's slot
-	// is held for that plus the hold time, so reserved turns are spaced by
-	// both: turns spaced by the hold alone would come back before their
-	// slot is free and be deferred once more each.
+	// latency is a moving average of how long a send takes. A slot is held
+	// for that plus the hold time, so reserved turns are planned with both.
 	latency      time.Duration
 	global       slots
 	plan         calendar
@@ -341,7 +346,9 @@ func (l *limiter) try(key string, chatID int64) (release func(sent bool), wait t
 		at = c.next
 	}
 	w := l.plan.book(l.plan.index(at))
-	if start := l.plan.start(w); start.After(at) {
+	// The previous window's sends, started at its start, hold their slots
+	// until a latency (and a margin) into this one.
+	if start := l.plan.start(w).Add(l.latency + turnMargin); start.After(at) {
 		at = start
 	}
 	c.next = at.Add(l.spacing(c))
@@ -352,13 +359,14 @@ func (l *limiter) try(key string, chatID int64) (release func(sent bool), wait t
 // spacing is the time between two reserved turns of c: each of its n slots
 // is held for a send's latency plus the hold time. Callers hold l.mu.
 func (l *limiter) spacing(c *chatState) time.Duration {
-	return (c.slots.hold + l.latency) / time.Duration(len(c.slots.slot))
+	return (c.slots.hold + l.latency + turnMargin) / time.Duration(len(c.slots.slot))
 }
 
 // readyIn returns how long until a send to c could start as far as the
 // pause, c's slots and the bot-wide slots are concerned. Callers hold l.mu.
 func (l *limiter) readyIn(c *chatState, now time.Time) time.Duration {
-	return max(l.pausedUntil.Sub(now), c.slots.wait(now), l.global.wait(now), 0)
+	inFlight := l.latency + turnMargin
+	return max(l.pausedUntil.Sub(now), c.slots.wait(now, inFlight), l.global.wait(now, inFlight), 0)
 }
 
 // take starts a send to c. Callers hold l.mu and checked readyIn.
