@@ -223,8 +223,8 @@ func (c *calendar) forgetBefore(w int64) {
 // chatState is the limiter's view of one chat.
 type chatState struct {
 	slots slots
-	// next is the first moment a new reservation may take: reservations
-	// of a chat are spaced 1/rate apart from here on.
+	// next is the first moment a new reservation may take: the chat's
+	// reserved turns are spaced by limiter.spacing from here on.
 	next     time.Time
 	lastUsed time.Time
 }
