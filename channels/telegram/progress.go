@@ -1,6 +1,7 @@
 package telegram
 
 import (
+	"fmt"
 	"hash/fnv"
 	"sync"
 	"time"
@@ -8,10 +9,12 @@ import (
 	"github.com/pbnotify/pbnotify/channels"
 )
 
-// A long text goes out as several messages. If part 2 of 3 hits a 429 or a
+// A long text goes out as several messages, at most one per turn of the
+// per-chat limit. If part 2 of 3 has to wait for its turn, hits a 429 or a
 // network error, the dispatcher retries the whole Send; without this log the
-// user would get part 1 twice. The log is in memory only: after a restart a
-// retry starts over, which is the best we can do without storing message ids.
+// user would get part 1 twice (and a message waiting for its turn would
+// never get past it). The log is in memory only: after a restart a retry
+// starts over, which is the best we can do without storing message ids.
 
 // progressTTL bounds how long an interrupted send is remembered. Dispatcher
 // retries come well within it; anything later starts over.
@@ -25,20 +28,31 @@ type progress struct {
 }
 
 type progressLog struct {
+	now       func() time.Time
 	mu        sync.Mutex
 	entries   map[partsKey]progress
 	lastSweep time.Time
 }
 
 // partsKey identifies one message and its exact content, so a message
-// that was re-rendered differently is not resumed with stale parts.
+// that was re-rendered differently is not resumed with stale parts. A
+// message without an ID is known by its content alone: two identical ones
+// may then continue each other's parts, which delivers the same texts.
 type partsKey struct {
 	id     string
 	digest uint64
 }
 
-func newProgressLog() *progressLog {
-	return &progressLog{entries: map[partsKey]progress{}}
+// turnKey names the message for the rate limiter's reservations.
+func (k partsKey) turnKey() string {
+	if k.id != "" {
+		return "id " + k.id
+	}
+	return fmt.Sprintf("content %x", k.digest)
+}
+
+func newProgressLog(now func() time.Time) *progressLog {
+	return &progressLog{now: now, entries: map[partsKey]progress{}}
 }
 
 func keyOf(m *channels.Message, parts []string) partsKey {
@@ -60,23 +74,17 @@ func keyOf(m *channels.Message, parts []string) partsKey {
 
 // load returns what an earlier attempt delivered, or a zero progress.
 func (l *progressLog) load(k partsKey) progress {
-	if k.id == "" {
-		return progress{}
-	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	p, ok := l.entries[k]
-	if !ok || time.Since(p.at) > progressTTL {
+	if !ok || l.now().Sub(p.at) > progressTTL {
 		return progress{}
 	}
 	return p
 }
 
 func (l *progressLog) store(k partsKey, p progress) {
-	if k.id == "" {
-		return
-	}
-	now := time.Now()
+	now := l.now()
 	p.at = now
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -92,9 +100,6 @@ func (l *progressLog) store(k partsKey, p progress) {
 }
 
 func (l *progressLog) forget(k partsKey) {
-	if k.id == "" {
-		return
-	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.entries, k)

@@ -10,8 +10,9 @@
 // rendered messages.
 //
 // How: New builds the channel from a Config without touching the network.
-// Send rate-limits (bot-wide and per chat), splits long HTML with Split,
-// sends the parts in order and maps errors. Linking a user to a chat happens
+// Send rate-limits (bot-wide and per chat) without waiting: a message whose
+// turn has not come returns channels.RetryAfter with its reserved turn. It
+// splits long HTML with Split, sends the parts in order and maps errors. Linking a user to a chat happens
 // through updates: Poll (long polling) or ParseWebhook (webhook mode) yield
 // Update values, ParseStart reads the deep-link token from "/start <token>",
 // Username gives the bot name for https://t.me/<username>?start=<token>, and
@@ -29,6 +30,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-telegram/bot"
@@ -80,6 +82,11 @@ type Config struct {
 	// OnPollError receives every failed getUpdates call in Poll, e.g. to log
 	// it. Default: errors are dropped; Poll retries with backoff either way.
 	OnPollError func(error)
+
+	// Now is the clock of the rate limits and of the memory of interrupted
+	// sends. Default: time.Now. Tests pass a fake clock and move it instead
+	// of sleeping.
+	Now func() time.Time
 }
 
 // Links is the part of the user↔chat link store the channel needs. It is
@@ -110,6 +117,7 @@ type Channel struct {
 	progress    *progressLog
 	pollWait    time.Duration
 	onPollError func(error)
+	replies     atomic.Uint64 // numbers Reply's turns
 
 	mu       sync.Mutex
 	username string // cached by Username
@@ -129,8 +137,11 @@ func New(cfg Config) (*Channel, error) {
 		client:      cfg.HTTPClient,
 		links:       cfg.Links,
 		onPollError: cfg.OnPollError,
-		progress:    newProgressLog(),
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	c.progress = newProgressLog(cfg.Now)
 	if c.apiURL == "" {
 		c.apiURL = DefaultAPIURL
 	}
@@ -144,7 +155,11 @@ func New(cfg Config) (*Channel, error) {
 		c.onPollError = func(error) {}
 	}
 	c.pollWait = longPollWait(c.client.Timeout)
-	c.limits = newLimiter(orDefault(cfg.GlobalRate, DefaultGlobalRate), orDefault(cfg.PerChatRate, DefaultPerChatRate))
+	c.limits = newLimiter(limits{
+		global:  orDefault(cfg.GlobalRate, DefaultGlobalRate),
+		perChat: orDefault(cfg.PerChatRate, DefaultPerChatRate),
+		now:     cfg.Now,
+	})
 	if c.token == "" {
 		return c, nil
 	}
@@ -176,10 +191,18 @@ func (c *Channel) Name() string { return channels.Telegram }
 // Send delivers m.Telegram (HTML) to the chat id in m.To, with m.Buttons as
 // link buttons under the last part. It returns the first message's id.
 //
-// A text over MaxMessageLength goes out as several messages (see Split). If
-// a retryable error interrupts that, the parts already delivered are
-// remembered by m.ID for a while, so the retry continues instead of
-// repeating them (within this process).
+// Send never waits for the rate limits: it runs on one of the dispatcher's
+// few workers, which one busy chat must not hold. When the message cannot go
+// now, Send returns channels.RetryAfter with the time until its turn, and the
+// message keeps that turn (by m.ID) until it comes back; the k-th message
+// waiting for one chat gets a turn about k/PerChatRate seconds out. A turn
+// not used within a few minutes of its time is given up.
+//
+// A text over MaxMessageLength goes out as several messages (see Split), at
+// most one part per turn. If a deferral or a retryable error interrupts that,
+// the parts already delivered are remembered by m.ID (or, without an ID, by
+// the content) for a while, so the retry continues instead of repeating them
+// (within this process).
 func (c *Channel) Send(ctx context.Context, m *channels.Message) (string, error) {
 	if c.bot == nil {
 		return "", channels.Skip("Telegram is not configured (NOTIFY_TELEGRAM_TOKEN is not set)")
@@ -198,6 +221,13 @@ func (c *Channel) Send(ctx context.Context, m *channels.Message) (string, error)
 	markup := keyboard(m.Buttons)
 
 	key := keyOf(m, parts)
+	turn := func(_ context.Context, chatID int64) (func(sent bool), error) {
+		release, wait := c.limits.try(key.turnKey(), chatID)
+		if release == nil {
+			return nil, channels.RetryAfter(wait, fmt.Errorf("telegram: chat %d: waiting for its turn under the rate limits", chatID))
+		}
+		return release, nil
+	}
 	done := c.progress.load(key)
 	if done.sent > 0 {
 		chatID = done.chatID // the chat may have migrated in the earlier attempt
@@ -208,7 +238,7 @@ func (c *Channel) Send(ctx context.Context, m *channels.Message) (string, error)
 			partMarkup = markup
 		}
 		var msgID int
-		msgID, chatID, err = c.send(ctx, chatID, parts[i], partMarkup)
+		msgID, chatID, err = c.send(ctx, turn, chatID, parts[i], partMarkup)
 		if err != nil {
 			if done.sent > 0 && !channels.IsPermanent(err) {
 				c.progress.store(key, done)
@@ -227,14 +257,20 @@ func (c *Channel) Send(ctx context.Context, m *channels.Message) (string, error)
 }
 
 // Reply sends a short HTML text to chatID, e.g. "Telegram is linked". It
-// shares the rate limits and error mapping with Send.
+// shares the rate limits and error mapping with Send, but unlike Send it
+// waits for its turn (until ctx is done): it answers a user who just wrote
+// to the bot, outside the dispatcher, so there is nobody to defer to.
 func (c *Channel) Reply(ctx context.Context, chatID int64, text string) error {
 	if c.bot == nil {
 		return ErrNotConfigured
 	}
+	key := fmt.Sprintf("reply %d", c.replies.Add(1))
+	turn := func(ctx context.Context, chatID int64) (func(sent bool), error) {
+		return c.limits.wait(ctx, key, chatID)
+	}
 	for _, part := range Split(text, MaxMessageLength) {
 		var err error
-		if _, chatID, err = c.send(ctx, chatID, part, nil); err != nil {
+		if _, chatID, err = c.send(ctx, turn, chatID, part, nil); err != nil {
 			return err
 		}
 	}
@@ -288,11 +324,15 @@ func (c *Channel) DeleteWebhook(ctx context.Context) error {
 	return nil
 }
 
+// turnFunc obtains the rate limiters' permission to send to chatID, or the
+// error to return instead (a RetryAfter for Send, ctx's error for Reply).
+type turnFunc func(ctx context.Context, chatID int64) (release func(sent bool), err error)
+
 // send delivers one message within the rate limits. If Telegram says the
 // group moved to a supergroup, it records that through Links and tries once
 // more on the new id; the chat id it returns is the one that was used.
-func (c *Channel) send(ctx context.Context, chatID int64, text string, markup models.ReplyMarkup) (msgID int, usedChat int64, err error) {
-	msg, err := c.post(ctx, chatID, text, markup)
+func (c *Channel) send(ctx context.Context, turn turnFunc, chatID int64, text string, markup models.ReplyMarkup) (msgID int, usedChat int64, err error) {
+	msg, err := c.post(ctx, turn, chatID, text, markup)
 	var moved *bot.MigrateError
 	if errors.As(err, &moved) && moved.MigrateToChatID != 0 {
 		newID := int64(moved.MigrateToChatID)
@@ -300,7 +340,12 @@ func (c *Channel) send(ctx context.Context, chatID int64, text string, markup mo
 			return 0, chatID, fmt.Errorf("telegram: chat %d moved to %d and saving the new id failed: %w", chatID, newID, err)
 		}
 		chatID = newID
-		msg, err = c.post(ctx, chatID, text, markup)
+		msg, err = c.post(ctx, turn, chatID, text, markup)
+	}
+	if _, deferred := channels.RetryAfterDelay(err); deferred {
+		// The limiter's deferral (the library never returns one): already
+		// worded, and not Telegram's answer to classify.
+		return 0, chatID, err
 	}
 	if err != nil {
 		return 0, chatID, c.classify(ctx, chatID, err)
@@ -308,8 +353,8 @@ func (c *Channel) send(ctx context.Context, chatID int64, text string, markup mo
 	return msg.ID, chatID, nil
 }
 
-func (c *Channel) post(ctx context.Context, chatID int64, text string, markup models.ReplyMarkup) (*models.Message, error) {
-	release, err := c.limits.wait(ctx, chatID)
+func (c *Channel) post(ctx context.Context, turn turnFunc, chatID int64, text string, markup models.ReplyMarkup) (*models.Message, error) {
+	release, err := turn(ctx, chatID)
 	if err != nil {
 		return nil, err
 	}
@@ -337,7 +382,7 @@ func (c *Channel) classify(ctx context.Context, chatID int64, err error) error {
 		if d <= 0 {
 			d = time.Second
 		}
-		c.limits.global.pause(d)
+		c.limits.pause(d)
 		return channels.RetryAfter(d, wrapped)
 	case errors.Is(err, bot.ErrorForbidden):
 		// Blocked, deactivated, kicked: no retry will get through, and

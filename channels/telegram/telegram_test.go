@@ -191,7 +191,7 @@ func TestSendErrors(t *testing.T) {
 			}
 			if tt.wantRetry > 0 {
 				// Other chats must not hammer the API during the penalty.
-				if paused := c.limits.global.pausedFor(); paused < tt.wantRetry-2*time.Second {
+				if paused := c.limits.pausedFor(); paused < tt.wantRetry-2*time.Second {
 					t.Errorf("global limiter paused for %v after a 429; want about %v", paused, tt.wantRetry)
 				}
 			}
@@ -296,20 +296,18 @@ func longMessage(n int) string {
 	return b.String()
 }
 
+// TestSendLongText sends a message without an ID, as a caller outside the
+// dispatcher might: its parts go out one per turn all the same.
 func TestSendLongText(t *testing.T) {
 	t.Parallel()
-	srv := telegramtest.New(t)
-	c, _ := newTestChannel(t, srv)
+	c, srv, clk := newClockedChannel(t)
 	text := longMessage(3 * MaxMessageLength)
 	want, err := telegramtest.PlainText(text)
 	if err != nil {
 		t.Fatalf("test message is invalid: %v", err)
 	}
 	button := channels.Button{Text: "Open", URL: "https://shop.example"}
-	id, err := c.Send(testContext(t), &channels.Message{To: "55", Telegram: text, Buttons: []channels.Button{button}})
-	if err != nil {
-		t.Fatalf("Send: %v", err)
-	}
+	id := deliver(t, c, clk, &channels.Message{To: "55", Telegram: text, Buttons: []channels.Button{button}})
 	sent := srv.Sent()
 	if len(sent) < 3 {
 		t.Fatalf("%d messages delivered; want the text split into at least 3", len(sent))
@@ -334,14 +332,17 @@ func TestSendLongText(t *testing.T) {
 	if id != strconv.Itoa(sent[0].MessageID) {
 		t.Errorf("Send returned id %q; want the first part's id %d", id, sent[0].MessageID)
 	}
+	if n := srv.TooMany(); n != 0 {
+		t.Errorf("the fake answered %d times with 429; want 0", n)
+	}
 }
 
 // TestSendResumesLongText interrupts a three-part message after its first
-// part and checks that the retry does not send that part again.
+// part, first by the per-chat limit and then by a server error, and checks
+// that the retries do not send that part again.
 func TestSendResumesLongText(t *testing.T) {
 	t.Parallel()
-	srv := telegramtest.New(t)
-	c, _ := newTestChannel(t, srv)
+	c, srv, clk := newClockedChannel(t)
 	ctx := testContext(t)
 	m := &channels.Message{ID: "outbox-1", To: "66", Telegram: longMessage(2*MaxMessageLength + 100)}
 	parts := Split(m.Telegram, MaxMessageLength)
@@ -349,23 +350,24 @@ func TestSendResumesLongText(t *testing.T) {
 		t.Fatalf("test message splits into %d parts; want 3", len(parts))
 	}
 
-	errc := make(chan error, 1)
-	go func() {
-		_, err := c.Send(ctx, m)
-		errc <- err
-	}()
-	// Part 2 waits a second for the per-chat limit, so this is in time.
-	srv.WaitSent(t, 1, 10*time.Second)
-	srv.FailNext(1, 502)
-	err := <-errc
-	if err == nil || channels.IsPermanent(err) {
-		t.Fatalf("interrupted Send = %v; want a retryable error", err)
+	// Part 2 may not follow part 1 within a second: Send defers the rest.
+	_, err := c.Send(ctx, m)
+	d, deferred := channels.RetryAfterDelay(err)
+	if !deferred || d <= 0 {
+		t.Fatalf("Send of a three-part message = %v; want a RetryAfter for part 2", err)
+	}
+	if n := len(srv.Sent()); n != 1 {
+		t.Fatalf("%d parts delivered before the deferral; want 1", n)
 	}
 
-	id, err := c.Send(ctx, m)
-	if err != nil {
-		t.Fatalf("retried Send: %v", err)
+	clk.Advance(d)
+	srv.FailNext(1, 502)
+	_, err = c.Send(ctx, m)
+	if _, deferred := channels.RetryAfterDelay(err); err == nil || deferred || channels.IsPermanent(err) {
+		t.Fatalf("Send interrupted by a 502 = %v; want a retryable error", err)
 	}
+
+	id := deliver(t, c, clk, m)
 	sent := srv.Sent()
 	if len(sent) != 3 {
 		t.Fatalf("%d messages delivered; want 3 (no part twice)", len(sent))
@@ -378,10 +380,15 @@ func TestSendResumesLongText(t *testing.T) {
 	if id != strconv.Itoa(sent[0].MessageID) {
 		t.Errorf("retried Send returned id %q; want the first part's id %d", id, sent[0].MessageID)
 	}
+	if n := srv.TooMany(); n != 0 {
+		t.Errorf("the fake answered %d times with 429; want 0", n)
+	}
 }
 
-// TestRateLimitAvoids429 sends from many goroutines to a fake that enforces
-// Telegram's limits and checks that it never had to refuse a message.
+// TestRateLimitAvoids429 sends from many goroutines, on the wall clock and
+// over real HTTP (so with real jitter), to a fake that enforces Telegram's
+// limits, and checks that it never had to refuse a message. The goroutines
+// act as the dispatcher: a deferred message is queued again for its turn.
 func TestRateLimitAvoids429(t *testing.T) {
 	t.Parallel()
 	srv := telegramtest.New(t)
@@ -389,25 +396,38 @@ func TestRateLimitAvoids429(t *testing.T) {
 	ctx := testContext(t)
 	const messages, chats, workers = 60, 20, 16
 
-	jobs := make(chan int)
-	var wg sync.WaitGroup
+	jobs := make(chan int, messages)
+	var pending sync.WaitGroup
 	var mu sync.Mutex
 	var errs []error
+	deferrals := 0
+	for i := range messages {
+		pending.Add(1)
+		jobs <- i
+	}
+	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
 			for i := range jobs {
-				m := &channels.Message{To: strconv.Itoa(1000 + i%chats), Telegram: fmt.Sprintf("message <b>%d</b>", i)}
-				if _, err := c.Send(ctx, m); err != nil {
+				m := &channels.Message{ID: fmt.Sprintf("m%d", i), To: strconv.Itoa(1000 + i%chats), Telegram: fmt.Sprintf("message <b>%d</b>", i)}
+				_, err := c.Send(ctx, m)
+				if d, ok := channels.RetryAfterDelay(err); ok {
+					mu.Lock()
+					deferrals++
+					mu.Unlock()
+					time.AfterFunc(d, func() { jobs <- i })
+					continue
+				}
+				if err != nil {
 					mu.Lock()
 					errs = append(errs, err)
 					mu.Unlock()
 				}
+				pending.Done()
 			}
 		})
 	}
-	for i := range messages {
-		jobs <- i
-	}
+	pending.Wait()
 	close(jobs)
 	wg.Wait()
 
@@ -420,54 +440,55 @@ func TestRateLimitAvoids429(t *testing.T) {
 	if n := len(srv.Sent()); n != messages {
 		t.Errorf("%d messages delivered; want %d", n, messages)
 	}
+	// Three messages per chat: at least two of each chat wait their turn.
+	if least := messages - chats; deferrals < least {
+		t.Errorf("%d deferrals; want at least %d", deferrals, least)
+	}
 }
 
 func TestChatLimiterForgetsIdleChats(t *testing.T) {
 	t.Parallel()
-	l := newChatLimiter(1, 20*time.Millisecond)
-	ctx := testContext(t)
+	clk := newFakeClock()
+	l := newLimiter(limits{global: 1000, perChat: 1, now: clk.Now, idle: 20 * time.Millisecond, grace: time.Minute})
 	use := func(id int64, sent bool) {
 		t.Helper()
-		release, err := l.wait(ctx, id)
-		if err != nil {
-			t.Fatalf("wait: %v", err)
+		release, wait := l.try(fmt.Sprintf("chat %d", id), id)
+		if release == nil {
+			t.Fatalf("try(chat %d) deferred for %v; want to go at once", id, wait)
 		}
 		release(sent)
 	}
 	for id := range int64(100) {
 		use(id, true)
 	}
-	if n := l.size(); n != 100 {
-		t.Fatalf("%d gates after 100 chats; want 100", n)
+	if n, _, _ := l.size(); n != 100 {
+		t.Fatalf("%d chats remembered after 100 chats; want 100", n)
 	}
-	// Gates whose slot is still held (1 s after a send) must survive a
-	// sweep; once free and idle they go. Each use of a fresh chat sweeps.
-	time.Sleep(50 * time.Millisecond)
+	// Chats whose slot is still held (1 s after a send) must survive a
+	// sweep; once free and idle they go. Each try sweeps after idle.
+	clk.Advance(50 * time.Millisecond)
 	use(1000, false)
-	if n := l.size(); n != 101 {
-		t.Fatalf("%d gates while their slots are held; want 101", n)
+	if n, _, _ := l.size(); n != 101 {
+		t.Fatalf("%d chats remembered while their slots are held; want 101", n)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for next := int64(1001); l.size() > 1 && time.Now().Before(deadline); next++ {
-		time.Sleep(50 * time.Millisecond)
-		use(next, false)
-	}
-	if n := l.size(); n != 1 {
-		t.Errorf("%d gates after the idle ones expired; want 1", n)
+	clk.Advance(2 * time.Second)
+	use(1001, false)
+	if n, _, _ := l.size(); n != 1 {
+		t.Errorf("%d chats remembered after the idle ones expired; want 1", n)
 	}
 }
 
 func TestLimiterWaitStopsWithContext(t *testing.T) {
 	t.Parallel()
-	l := newLimiter(30, 1)
-	release, err := l.wait(t.Context(), 1)
+	l := newLimiter(limits{global: 30, perChat: 1})
+	release, err := l.wait(t.Context(), "first", 1)
 	if err != nil {
 		t.Fatalf("wait: %v", err)
 	}
 	release(true) // the chat's slot comes back only after a second
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if _, err := l.wait(ctx, 1); !errors.Is(err, context.Canceled) {
+	if _, err := l.wait(ctx, "second", 1); !errors.Is(err, context.Canceled) {
 		t.Errorf("wait with a cancelled context = %v; want context.Canceled", err)
 	}
 }

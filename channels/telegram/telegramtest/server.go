@@ -8,7 +8,8 @@
 //     at most 4096 characters and not blank, the keyboard well-formed;
 //   - rate limits are enforced: more than 30 messages in any second, or a
 //     second message to the same chat within a second, get a 429 with
-//     retry_after (counted by TooMany);
+//     retry_after (counted by TooMany), measured on the wall clock or on
+//     the test's fake clock (SetClock);
 //   - failures can be scripted per chat (Block, Migrate) or for the next
 //     requests (FailNext, TooManyNext);
 //   - getUpdates serves updates queued with PushUpdate, honouring offset and
@@ -94,7 +95,8 @@ type Server struct {
 	srv *httptest.Server
 
 	mu        sync.Mutex
-	changed   chan struct{} // closed and replaced whenever something is recorded
+	now       func() time.Time // the clock of the rate limits and timestamps
+	changed   chan struct{}    // closed and replaced whenever something is recorded
 	calls     []SentMessage
 	delivered []SentMessage
 	requests  map[string]int
@@ -127,6 +129,7 @@ type Server struct {
 func New(tb testing.TB) *Server {
 	tb.Helper()
 	s := &Server{
+		now:          time.Now,
 		changed:      make(chan struct{}),
 		requests:     map[string]int{},
 		globalLimit:  GlobalPerSecond,
@@ -149,6 +152,23 @@ func (s *Server) SetLimits(perSecond int, perChat time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.globalLimit, s.chatGap = perSecond, perChat
+}
+
+// SetClock makes the server read the time from now instead of the wall
+// clock: the rate limits are measured and SentMessage.At and update dates
+// stamped with it. Tests that move a fake clock give the server the same
+// one. getUpdates still waits on the wall clock.
+func (s *Server) SetClock(now func() time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.now = now
+}
+
+func (s *Server) clock() time.Time {
+	s.mu.Lock()
+	now := s.now
+	s.mu.Unlock()
+	return now()
 }
 
 // Block makes chatID answer 403 "Forbidden: bot was blocked by the user".
@@ -259,7 +279,7 @@ func (s *Server) PushUpdate(chatID int64, chatType, text string) int64 {
 	return s.PushRaw(map[string]any{
 		"message": map[string]any{
 			"message_id": 1,
-			"date":       time.Now().Unix(),
+			"date":       s.clock().Unix(),
 			"chat":       map[string]any{"id": chatID, "type": chatType},
 			"from": map[string]any{
 				"id": fromID, "is_bot": false, "first_name": "Test",
@@ -351,18 +371,19 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) sendMessage(w http.ResponseWriter, p map[string]string) {
-	now := time.Now()
 	m := SentMessage{
 		Text:        p["text"],
 		ParseMode:   p["parse_mode"],
 		ReplyMarkup: p["reply_markup"],
-		At:          now,
 	}
 	m.LinkPreviewDisabled = p["disable_web_page_preview"] == "true" ||
 		strings.Contains(strings.ReplaceAll(p["link_preview_options"], " ", ""), `"is_disabled":true`)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// Read under the lock, so that arrival order and arrival times agree.
+	now := s.now()
+	m.At = now
 	apiErr := s.check(&m, p, now)
 	if apiErr != nil {
 		m.Status, m.Description = apiErr.status, apiErr.description

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -151,6 +152,45 @@ func TestRateLimits(t *testing.T) {
 	s.SetLimits(0, 0)
 	if a := send(t, s, "1", "three"); !a.OK {
 		t.Errorf("with limits off: %s", a.Description)
+	}
+}
+
+// TestRateLimitsOnFakeClock measures the limits on the test's clock: the
+// wall clock barely moves, yet the window and the per-chat gap pass when
+// the fake clock says so.
+func TestRateLimitsOnFakeClock(t *testing.T) {
+	s := New(t)
+	var mu sync.Mutex
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	s.SetClock(func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	})
+	advance := func(d time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		now = now.Add(d)
+	}
+	for chat := 1; chat <= GlobalPerSecond; chat++ {
+		if a := send(t, s, strconv.Itoa(chat), "hi"); !a.OK {
+			t.Fatalf("message %d within the global limit: %s", chat, a.Description)
+		}
+	}
+	if a := send(t, s, "999", "hi"); a.ErrorCode != 429 {
+		t.Errorf("message 31 in the same instant = %d %q; want 429", a.ErrorCode, a.Description)
+	}
+	advance(PerChatInterval - time.Millisecond)
+	if a := send(t, s, "1", "again"); a.ErrorCode != 429 {
+		t.Errorf("second message to chat 1 after %v = %d %q; want 429", PerChatInterval-time.Millisecond, a.ErrorCode, a.Description)
+	}
+	advance(time.Millisecond)
+	if a := send(t, s, "1", "again"); !a.OK {
+		t.Errorf("second message to chat 1 after %v: %s", PerChatInterval, a.Description)
+	}
+	sent := s.Sent()
+	if at, want := sent[len(sent)-1].At, now; !at.Equal(want) {
+		t.Errorf("SentMessage.At = %v; want the fake clock's %v", at, want)
 	}
 }
 
