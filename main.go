@@ -35,7 +35,11 @@ func main() {
 		"serve the storefront from this directory instead of the copy built into the binary")
 
 	hooks.Bind(app)
-	notify.MustRegister(app, notify.ConfigFromEnv())
+	cfg, err := notify.ConfigFromEnv()
+	if err != nil {
+		log.Fatal(err)
+	}
+	notify.MustRegister(app, cfg)
 	app.RootCmd.AddCommand(notify.NewCommand(app))
 
 	app.OnServe().Bind(&hook.Handler[*core.ServeEvent]{

@@ -1,14 +1,17 @@
 package notify
 
 import (
+	"fmt"
 	"os"
+	"strconv"
 	"strings"
 )
 
 // ConfigFromEnv reads the NOTIFY_* environment variables documented in the
-// README into a Config; everything else keeps its default.
-func ConfigFromEnv() Config {
-	return Config{
+// README into a Config; everything else keeps its default. A variable that
+// is set to something unusable is an error that names it.
+func ConfigFromEnv() (Config, error) {
+	cfg := Config{
 		PublicURL:             os.Getenv("NOTIFY_PUBLIC_URL"),
 		VAPIDSubject:          strings.TrimSpace(os.Getenv("NOTIFY_VAPID_SUBJECT")), // a stray newline from an env file is no part of it
 		PushAllowedOrigins:    splitList(os.Getenv("NOTIFY_WEBPUSH_ALLOWED_ORIGINS")),
@@ -16,6 +19,31 @@ func ConfigFromEnv() Config {
 		TelegramAPIURL:        os.Getenv("NOTIFY_TELEGRAM_API_URL"),
 		TelegramWebhookSecret: os.Getenv("NOTIFY_TELEGRAM_WEBHOOK_SECRET"),
 	}
+	var err error
+	if cfg.Workers, err = envCount("NOTIFY_WORKERS"); err != nil {
+		return cfg, err
+	}
+	if cfg.EmailConnections, err = envCount("NOTIFY_EMAIL_CONNECTIONS"); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+// maxParallel bounds the counts taken from the environment: far more than
+// one SQLite database can feed, and a typo such as 4000 is caught.
+const maxParallel = 256
+
+// envCount reads a count of parallel sends; unset is 0 (the default).
+func envCount(name string) (int, error) {
+	s := strings.TrimSpace(os.Getenv(name))
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > maxParallel {
+		return 0, fmt.Errorf("notify: %s is %q; it must be a whole number from 1 to %d", name, s, maxParallel)
+	}
+	return n, nil
 }
 
 // splitList splits a comma-separated list, dropping blanks.

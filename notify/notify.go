@@ -32,9 +32,10 @@ import (
 
 	"github.com/pbnotify/pbnotify/channels"
 	"github.com/pbnotify/pbnotify/channels/telegram"
+	"github.com/pbnotify/pbnotify/notify/internal/outbox"
+	"github.com/pbnotify/pbnotify/notify/internal/pushsub"
 	"github.com/pbnotify/pbnotify/notify/internal/render"
 	"github.com/pbnotify/pbnotify/notify/internal/rules"
-	"github.com/pbnotify/pbnotify/notify/internal/pushsub"
 	"github.com/pbnotify/pbnotify/notify/internal/telegramlink"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
@@ -113,7 +114,10 @@ type Config struct {
 	// Default: 15 minutes.
 	TelegramLinkTTL time.Duration
 
-	// Workers is the number of messages sent in parallel. Default: 8.
+	// Workers is the number of messages sent in parallel on each channel
+	// other than email (Telegram, web push, inbox, and any channel added in
+	// Channels). Each channel has its own workers, so a slow or rate-limited
+	// provider delays only its own messages. Default: 4 (NOTIFY_WORKERS).
 	Workers int
 
 	// EmailTLS overrides the TLS settings used to reach the SMTP server, for
@@ -121,7 +125,10 @@ type Config struct {
 	EmailTLS *tls.Config
 
 	// EmailConnections is the number of SMTP connections kept open and
-	// reused. Default: 4.
+	// reused, which is also the number of emails sent in parallel. A remote
+	// provider that takes L seconds per message delivers about
+	// EmailConnections ÷ L emails per second. Default: 4
+	// (NOTIFY_EMAIL_CONNECTIONS).
 	EmailConnections int
 
 	// MaxAttempts is how many times a message is tried before it is marked
@@ -133,11 +140,16 @@ type Config struct {
 	// Default: Backoff (n⁴ seconds with jitter).
 	Backoff func(attempt int) time.Duration
 
-	// Lease is how long a claimed message is reserved for one attempt; a
-	// message whose claimant died is retried after it. Default: 2 minutes.
+	// Lease is how long a claimed message is reserved for one attempt
+	// without renewal. This process renews the leases of its work in flight
+	// every Lease/3, so a lease lapses only when its process died; then the
+	// message is sent again. Default: 2 minutes.
 	Lease time.Duration
 
-	// SendTimeout bounds one send on one channel. Default: 60 seconds.
+	// SendTimeout bounds one send on one channel. It is longer than SMTP's
+	// own 10-minute wait for the reply to a message (RFC 5321 4.5.3.2.6):
+	// giving up earlier would send a message again that the server may
+	// have accepted. Default: 11 minutes.
 	SendTimeout time.Duration
 
 	// PollInterval is the longest the dispatcher sleeps without being woken
@@ -156,6 +168,13 @@ type Config struct {
 	Now func() time.Time
 }
 
+// Defaults of Config that are the plugin's own; the queue's are named in
+// package outbox.
+const (
+	defaultEmailConnections = 4
+	defaultSendTimeout      = 11 * time.Minute
+)
+
 // plugin is the registered instance.
 type plugin struct {
 	app       core.App
@@ -164,8 +183,9 @@ type plugin struct {
 	templates *render.Cache
 	senders   map[string]channels.Channel
 	addresses map[string]func(user *core.Record) (string, error)
-	disp      *dispatcher
+	disp      *outbox.Dispatcher
 	stop      context.CancelFunc
+	stopped   chan struct{}
 
 	links       *telegramlink.Store
 	vapidKeys   *pushsub.KeyCache
@@ -213,31 +233,28 @@ func Register(app core.App, cfg Config) error {
 		cfg.PreferencesField = "notifyPrefs"
 	}
 	if cfg.Workers <= 0 {
-		cfg.Workers = 8
+		cfg.Workers = outbox.DefaultWorkers
 	}
 	if cfg.EmailConnections <= 0 {
-		cfg.EmailConnections = 4
+		cfg.EmailConnections = defaultEmailConnections
 	}
 	if cfg.MaxAttempts <= 0 {
-		cfg.MaxAttempts = 10
+		cfg.MaxAttempts = outbox.DefaultMaxAttempts
 	}
 	if cfg.Backoff == nil {
 		cfg.Backoff = Backoff
 	}
 	if cfg.Lease <= 0 {
-		cfg.Lease = 2 * time.Minute
+		cfg.Lease = outbox.DefaultLease
 	}
 	if cfg.SendTimeout <= 0 {
-		cfg.SendTimeout = time.Minute
-	}
-	if cfg.SendTimeout >= cfg.Lease {
-		return fmt.Errorf("notify: SendTimeout (%s) must be shorter than Lease (%s)", cfg.SendTimeout, cfg.Lease)
+		cfg.SendTimeout = defaultSendTimeout
 	}
 	if cfg.PollInterval <= 0 {
-		cfg.PollInterval = 5 * time.Second
+		cfg.PollInterval = outbox.DefaultPollInterval
 	}
 	if cfg.ShutdownGrace <= 0 {
-		cfg.ShutdownGrace = 10 * time.Second
+		cfg.ShutdownGrace = outbox.DefaultShutdownGrace
 	}
 	if cfg.TelegramLinkTTL <= 0 {
 		cfg.TelegramLinkTTL = linkTTLDefault
@@ -248,7 +265,6 @@ func Register(app core.App, cfg Config) error {
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 
 	p := &plugin{app: app, cfg: cfg, templates: render.NewCache(TemplatesCollection)}
-	p.disp = newDispatcher(p)
 	p.senders = map[string]channels.Channel{
 		channels.Email: newSettingsMailer(app, cfg.EmailConnections, cfg.EmailTLS),
 		channels.Inbox: inboxChannel{},
@@ -268,6 +284,26 @@ func Register(app core.App, cfg Config) error {
 	for name, fn := range cfg.Addresses {
 		p.addresses[name] = fn
 	}
+
+	lanes := []outbox.Lane{{Channel: channels.Email, Workers: cfg.EmailConnections}}
+	for name := range p.senders {
+		if name != channels.Email {
+			lanes = append(lanes, outbox.Lane{Channel: name, Workers: cfg.Workers})
+		}
+	}
+	disp, err := outbox.New(app, outbox.Config{
+		Lanes:         lanes,
+		OtherWorkers:  cfg.Workers,
+		Lease:         cfg.Lease,
+		PollInterval:  cfg.PollInterval,
+		ShutdownGrace: cfg.ShutdownGrace,
+		Retry:         outbox.RetryPolicy{MaxAttempts: cfg.MaxAttempts, Backoff: cfg.Backoff},
+		Now:           cfg.Now,
+	}, p.deliver)
+	if err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
+	p.disp = disp
 
 	p.bindEnqueue()
 	p.bindRetry()
@@ -375,7 +411,11 @@ func (p *plugin) Start() {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p.stop = cancel
-	go p.disp.run(ctx)
+	p.stopped = make(chan struct{})
+	go func() {
+		defer close(p.stopped)
+		p.disp.Run(ctx)
+	}()
 }
 
 // Stop stops the dispatcher and waits until claimed messages are finalized
@@ -385,9 +425,8 @@ func (p *plugin) Stop() {
 		return
 	}
 	p.stop()
-	<-p.disp.done
+	<-p.stopped
 	p.stop = nil
-	p.disp = newDispatcher(p)
 	if m, ok := p.senders[channels.Email].(*settingsMailer); ok {
 		m.close()
 	}
@@ -459,7 +498,7 @@ func (p *plugin) bindRuleDelete() {
 			_, err := e.App.NonconcurrentDB().NewQuery(`UPDATE {{notifyMessages}}
 				SET [[status]] = 'cancelled', [[error]] = {:why}, [[updated]] = {:now}
 				WHERE [[rule]] = {:rule} AND [[status]] = 'queued'`).Bind(dbx.Params{
-				"rule": e.Record.Id, "now": dbTime(p.cfg.Now()),
+				"rule": e.Record.Id, "now": outbox.DBTime(p.cfg.Now()),
 				"why": fmt.Sprintf("rule %q was deleted", e.Record.GetString("name")),
 			}).Execute()
 			if err != nil {
@@ -483,7 +522,7 @@ func (p *plugin) bindRetry() {
 				e.Record.Set("error", "")
 				e.Record.Set("leaseUntil", "")
 				if !e.Record.GetDateTime("runAt").Time().After(p.cfg.Now()) {
-					e.Record.Set("runAt", dbTime(p.cfg.Now()))
+					e.Record.Set("runAt", outbox.DBTime(p.cfg.Now()))
 				}
 			}
 			return e.Next()

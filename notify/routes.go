@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/pbnotify/pbnotify/channels"
+	"github.com/pbnotify/pbnotify/notify/internal/outbox"
 	"github.com/pbnotify/pbnotify/notify/internal/render"
 	"github.com/pbnotify/pbnotify/notify/internal/rules"
 	"github.com/pocketbase/pocketbase/apis"
@@ -196,15 +197,16 @@ func (p *plugin) logTestSend(app core.App, tpl *core.Record, body testSendReques
 	rec.Set("channel", body.Channel)
 	rec.Set("category", msg.Category)
 	rec.Set("to", body.To)
-	subject, text, html := contentFor(msg, body.Channel, body.Channel)
-	rec.Set("subject", subject)
-	rec.Set("body", text)
-	rec.Set("html", html)
+	c := contentFor(msg, body.Channel)
+	rec.Set("subject", c.Subject)
+	rec.Set("body", c.Body)
+	rec.Set("html", c.HTML)
+	rec.Set("link", c.Link)
 	rec.Set("status", status)
 	rec.Set("attempts", 1)
 	rec.Set("error", errText)
 	rec.Set("providerId", provider)
-	now := dbTime(p.cfg.Now())
+	now := outbox.DBTime(p.cfg.Now())
 	rec.Set("runAt", now)
 	if status == StatusSent {
 		rec.Set("sentAt", now)

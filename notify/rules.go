@@ -1,12 +1,15 @@
 package notify
 
 import (
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"sort"
 
+	"github.com/pbnotify/pbnotify/channels"
+	"github.com/pbnotify/pbnotify/notify/internal/outbox"
 	"github.com/pbnotify/pbnotify/notify/internal/rules"
 	"github.com/pocketbase/dbx"
 	validation "github.com/pocketbase/ozzo-validation/v4"
@@ -100,6 +103,11 @@ func (e *writeError) Unwrap() []error {
 // rows commit or roll back with the record write. A row whose dedupe key
 // already exists is silently dropped: the same rule, record, trigger value,
 // channel and recipient never produce a second message.
+//
+// Under mode "all" a channel the recipient cannot receive now (no address,
+// Telegram not linked, no push device) or has turned off gets no row: a
+// row would only be skipped. Under mode "first" the one row starts on the
+// first listed channel the recipient can receive.
 func (p *plugin) enqueue(txApp core.App, rec *core.Record, matches []rules.Match) (int, error) {
 	if len(matches) == 0 {
 		return 0, nil
@@ -109,40 +117,85 @@ func (p *plugin) enqueue(txApp core.App, rec *core.Record, matches []rules.Match
 		return 0, fmt.Errorf("record snapshot: %w", err)
 	}
 	now := p.cfg.Now().UTC()
-	var rows []outboxRow
+	var msgs []outbox.Message
 	for _, m := range matches {
-		chans := m.Rule.Channels
-		if m.Rule.Mode == ModeFirst && len(chans) > 0 {
-			// One message; the dispatcher walks the list at send time.
-			chans = chans[:1]
+		user, err := txApp.FindRecordById(p.cfg.UsersCollection, m.UserID)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return 0, fmt.Errorf("reading the recipient: %w", err)
 		}
-		var prefs Preferences
-		if user, err := txApp.FindRecordById(p.cfg.UsersCollection, m.UserID); err == nil {
-			prefs = preferencesOf(user, p.cfg.PreferencesField)
+		var chans []string
+		note := "" // why a "first available" rule passed over channels
+		for _, ch := range m.Rule.Channels {
+			if user != nil {
+				if reason := p.unreachable(user, ch, m.Rule.Category); reason != "" {
+					if m.Rule.Mode == ModeFirst {
+						note = addNote(note, ch+": "+reason)
+					}
+					continue
+				}
+			}
+			chans = append(chans, ch)
+			if m.Rule.Mode == ModeFirst {
+				break // one message; the dispatcher falls through at send time
+			}
+		}
+		if m.Rule.Mode == ModeFirst && len(chans) == 0 {
+			// Nobody home on any channel: one row shows the owner why.
+			chans, note = []string{m.Rule.FirstChannel()}, ""
 		}
 		for _, ch := range chans {
-			if m.Rule.Mode != ModeFirst && !prefs.Allows(ch, m.Rule.Category) {
-				continue // the customer turned this off; nothing to keep
-			}
-			rows = append(rows, outboxRow{
-				RuleID:           m.Rule.ID,
+			msgs = append(msgs, outbox.Message{
+				Rule:             m.Rule.ID,
 				Template:         m.Rule.Template,
 				Channel:          ch,
 				Category:         m.Rule.Category,
-				UserID:           m.UserID,
+				User:             m.UserID,
 				SourceCollection: rec.Collection().Name,
 				SourceRecord:     rec.Id,
 				Data:             snapshot,
 				RunAt:            now.Add(m.Rule.Delay),
 				DedupeKey:        rules.DedupeKey(m.Rule.ID, rec.Id, m.Trigger, ch, m.UserID),
+				Error:            note,
 			})
 		}
 	}
-	n, err := insertOutboxRows(txApp, rows, now)
-	if err != nil {
-		return 0, fmt.Errorf("outbox insert: %w", err)
+	return outbox.Insert(txApp, msgs, now)
+}
+
+// unreachable is why user cannot get category on ch now, or "": the
+// customer turned it off, or has no address there (no email, Telegram not
+// linked, no push device). A channel that is not configured is not
+// unreachable: its messages are rendered, kept and marked skipped with the
+// reason, so the owner sees what would have gone out. A lookup that fails
+// is not either: the dispatcher decides, and retries, at send time.
+func (p *plugin) unreachable(user *core.Record, ch, category string) string {
+	if reason := p.turnedOff(user, ch, category); reason != "" {
+		return reason
 	}
-	return n, nil
+	if p.senders[ch] == nil {
+		return ""
+	}
+	if ch == channels.WebPush {
+		n, err := p.app.CountRecords(PushSubscriptionsCollection, dbx.HashExp{"user": user.Id})
+		if err == nil && n == 0 {
+			return "user has no web push subscription"
+		}
+		return ""
+	}
+	addr := p.addresses[ch]
+	if addr == nil {
+		return ""
+	}
+	if to, err := addr(user); err != nil || to != "" {
+		return ""
+	}
+	switch ch {
+	case channels.Email:
+		return "recipient has no email address"
+	case channels.Telegram:
+		return "user has not linked Telegram"
+	}
+	return "the recipient has no " + ch + " address"
 }
 
 // recordUnevaluable keeps, for each rule that could not be evaluated, one
@@ -151,23 +204,17 @@ func (p *plugin) enqueue(txApp core.App, rec *core.Record, matches []rules.Match
 // the rule with the reason in notifyRules.problem. Both are plain SQL on
 // txApp: they commit with the write and do not re-enter record hooks.
 func (p *plugin) recordUnevaluable(txApp core.App, rec *core.Record, broken []rules.Unevaluable) error {
-	now := dbTime(p.cfg.Now())
+	now := p.cfg.Now()
 	for _, u := range broken {
 		reason := fmt.Sprintf("rule %q cannot be evaluated: %s", u.Rule.Name, u.Reason)
 		txApp.Logger().Warn("notify: "+reason, "rule", u.Rule.ID, "record", rec.Id)
 		ch := u.Rule.FirstChannel()
-		_, err := txApp.NonconcurrentDB().NewQuery(`INSERT INTO {{notifyMessages}}
-			([[id]], [[rule]], [[template]], [[channel]], [[category]], [[user]], [[to]],
-			 [[status]], [[attempts]], [[runAt]], [[error]], [[sourceCollection]], [[sourceRecord]],
-			 [[data]], [[dedupeKey]], [[created]], [[updated]])
-			VALUES ({:id}, {:rule}, {:template}, {:channel}, {:category}, {:user}, '',
-			 'failed', 0, {:now}, {:error}, {:sc}, {:sr}, '{}', {:dedupe}, {:now}, {:now})
-			ON CONFLICT ([[dedupeKey]]) DO NOTHING`).Bind(dbx.Params{
-			"id": core.GenerateDefaultRandomId(), "rule": u.Rule.ID, "template": u.Rule.Template,
-			"channel": ch, "category": u.Rule.Category, "user": u.UserID, "now": now,
-			"error": truncate(reason, 5000), "sc": rec.Collection().Name, "sr": rec.Id,
-			"dedupe": rules.DedupeKey(u.Rule.ID, rec.Id, u.Trigger, ch, u.UserID),
-		}).Execute()
+		_, err := outbox.Insert(txApp, []outbox.Message{{
+			Rule: u.Rule.ID, Template: u.Rule.Template, Channel: ch, Category: u.Rule.Category,
+			User: u.UserID, SourceCollection: rec.Collection().Name, SourceRecord: rec.Id,
+			RunAt: now, Status: StatusFailed, Error: reason,
+			DedupeKey: rules.DedupeKey(u.Rule.ID, rec.Id, u.Trigger, ch, u.UserID),
+		}}, now)
 		if err != nil {
 			return fmt.Errorf("recording rule %q as failed: %w", u.Rule.Name, err)
 		}
@@ -328,4 +375,15 @@ func (p *plugin) syncChannelValues(app core.App) error {
 		}
 	}
 	return nil
+}
+
+// truncate cuts s to at most max bytes, on a rune boundary.
+func truncate(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	for max > 0 && (s[max]&0xC0) == 0x80 {
+		max--
+	}
+	return s[:max]
 }

@@ -7,37 +7,37 @@ import (
 	"strings"
 
 	"github.com/pbnotify/pbnotify/channels"
+	"github.com/pbnotify/pbnotify/notify/internal/outbox"
 	"github.com/pbnotify/pbnotify/notify/internal/pushsub"
 	"github.com/pbnotify/pbnotify/notify/internal/secrets"
 	"github.com/pbnotify/pbnotify/notify/internal/telegramlink"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/dbutils"
-	"github.com/pocketbase/pocketbase/tools/types"
 )
 
 // Collection names of the plugin. They are part of the public contract.
 const (
 	TemplatesCollection = "notifyTemplates"
 	RulesCollection     = "notifyRules"
-	MessagesCollection  = "notifyMessages"
+	MessagesCollection  = outbox.Collection
 )
 
 // Message statuses, persisted in notifyMessages.status; never renamed.
 const (
-	StatusQueued    = "queued"
-	StatusSending   = "sending"
-	StatusSent      = "sent"
-	StatusFailed    = "failed"
-	StatusCancelled = "cancelled"
-	StatusSkipped   = "skipped"
+	StatusQueued    = outbox.StatusQueued
+	StatusSending   = outbox.StatusSending
+	StatusSent      = outbox.StatusSent
+	StatusFailed    = outbox.StatusFailed
+	StatusCancelled = outbox.StatusCancelled
+	StatusSkipped   = outbox.StatusSkipped
 )
 
 // Rule categories, persisted in notifyRules.category.
 const (
-	CategorySecurity      = "security"
-	CategoryTransactional = "transactional"
-	CategoryService       = "service"
-	CategoryMarketing     = "marketing"
+	CategorySecurity      = outbox.CategorySecurity
+	CategoryTransactional = outbox.CategoryTransactional
+	CategoryService       = outbox.CategoryService
+	CategoryMarketing     = outbox.CategoryMarketing
 )
 
 // bodyMax is large enough for any email; the editor field is avoided on
@@ -75,7 +75,7 @@ func InstallCollections(app core.App, usersCollection string) error {
 		return fmt.Errorf("InstallCollections: %w", err)
 	}
 	for _, c := range []*core.Collection{
-		messagesCollection(users.Id, rules.Id),
+		outbox.NewCollection(users.Id, rules.Id, allChannels),
 		pushsub.NewCollection(users.Id),
 		telegramlink.NewCollection(users.Id),
 	} {
@@ -179,51 +179,5 @@ func rulesCollection() *core.Collection {
 		&core.AutodateField{Name: "created", OnCreate: true},
 		&core.AutodateField{Name: "updated", OnCreate: true, OnUpdate: true},
 	)
-	return c
-}
-
-func messagesCollection(usersID, rulesID string) *core.Collection {
-	c := core.NewBaseCollection(MessagesCollection)
-	own := "@request.auth.id != '' && user = @request.auth.id"
-	c.ListRule = types.Pointer(own)
-	c.ViewRule = types.Pointer(own)
-	// Customers mark their inbox messages read; bindInboxRead admits only readAt.
-	c.UpdateRule = types.Pointer(own + " && channel = 'inbox'")
-	c.Fields.Add(
-		&core.RelationField{Name: "rule", CollectionId: rulesID, MaxSelect: 1},
-		&core.TextField{Name: "template", Max: 100},
-		&core.SelectField{Name: "channel", Required: true, MaxSelect: 1, Values: allChannels},
-		&core.SelectField{Name: "category", MaxSelect: 1,
-			Values: []string{CategorySecurity, CategoryTransactional, CategoryService, CategoryMarketing}},
-		&core.RelationField{Name: "user", CollectionId: usersID, MaxSelect: 1, CascadeDelete: true},
-		&core.TextField{Name: "to", Max: 500},
-		&core.TextField{Name: "subject", Max: 1000},
-		longText("body"),
-		// Internals: hidden from customers (Hidden fields are returned to superusers only).
-		&core.TextField{Name: "html", Max: bodyMax, Hidden: true},
-		&core.SelectField{Name: "status", Required: true, MaxSelect: 1,
-			Values: []string{StatusQueued, StatusSending, StatusSent, StatusFailed, StatusCancelled, StatusSkipped}},
-		&core.NumberField{Name: "attempts", OnlyInt: true},
-		&core.DateField{Name: "runAt"},
-		&core.DateField{Name: "sentAt"},
-		&core.TextField{Name: "error", Max: 5000, Hidden: true},
-		&core.TextField{Name: "providerId", Max: 500, Hidden: true},
-		&core.DateField{Name: "readAt"},
-		&core.TextField{Name: "link", Max: 2000},
-		&core.TextField{Name: "sourceCollection", Max: 100},
-		&core.TextField{Name: "sourceRecord", Max: 100},
-		&core.JSONField{Name: "data", Hidden: true, MaxSize: bodyMax},
-		&core.TextField{Name: "dedupeKey", Max: 100, Hidden: true},
-		&core.DateField{Name: "leaseUntil", Hidden: true},
-		&core.AutodateField{Name: "created", OnCreate: true},
-		&core.AutodateField{Name: "updated", OnCreate: true, OnUpdate: true},
-	)
-	// Claiming seeks due queued rows and expired leases; both stay index
-	// range scans however many sent rows the log accumulates.
-	c.AddIndex("idx_notifyMessages_due", false, "`status`, `runAt`", "")
-	c.AddIndex("idx_notifyMessages_lease", false, "`status`, `leaseUntil`", "")
-	c.AddIndex("idx_notifyMessages_dedupe", true, "`dedupeKey`", "")
-	c.AddIndex("idx_notifyMessages_user", false, "`user`, `created`", "")
-	c.AddIndex("idx_notifyMessages_source", false, "`sourceCollection`, `sourceRecord`", "")
 	return c
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pbnotify/pbnotify/channels/telegram"
+	"github.com/pbnotify/pbnotify/notify/internal/outbox"
 	"github.com/pbnotify/pbnotify/notify/internal/telegramlink"
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
@@ -36,6 +37,7 @@ func (p *plugin) setupTelegram() error {
 		GlobalRate:  p.cfg.TelegramGlobalRate,
 		PerChatRate: p.cfg.TelegramPerChatRate,
 		Links:       p.links,
+		Now:         p.cfg.Now, // the rate limits decide with the dispatcher's clock
 		OnPollError: func(err error) { p.app.Logger().Warn("notify: telegram polling", "error", err) },
 	})
 	if err != nil {
@@ -130,7 +132,7 @@ func (p *plugin) handleTelegramLink(e *core.RequestEvent) error {
 	if err != nil {
 		return e.InternalServerError("Could not create a link.", err)
 	}
-	return e.JSON(http.StatusOK, linkResponse{URL: "https://t.me/" + bot + "?start=" + token.Value, ExpiresAt: dbTime(token.Expires)})
+	return e.JSON(http.StatusOK, linkResponse{URL: "https://t.me/" + bot + "?start=" + token.Value, ExpiresAt: outbox.DBTime(token.Expires)})
 }
 
 func (p *plugin) handleTelegramWebhook(e *core.RequestEvent) error {

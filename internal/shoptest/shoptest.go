@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,10 +27,34 @@ import (
 
 // Shop is a running shop.
 type Shop struct {
-	App  *tests.TestApp
-	URL  string
-	SMTP *smtptest.Server
-	t    testing.TB
+	App   *tests.TestApp
+	URL   string
+	SMTP  *smtptest.Server
+	Clock *Clock // the plugin's clock with Options.FakeClock
+	t     testing.TB
+}
+
+// Clock is a fake clock. It starts at the wall clock's now (PocketBase
+// stamps records with the real time, and the two should agree at first)
+// and moves only when a test advances it.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock forward by d. The dispatcher notices within its
+// poll interval (200 ms in tests), or at once when woken by a write.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
 }
 
 // Options adjust the shop before it starts.
@@ -37,6 +62,9 @@ type Options struct {
 	// Config is passed to notify.Register; EmailTLS, Backoff and
 	// PollInterval get test-friendly defaults when unset.
 	Config notify.Config
+	// FakeClock runs the plugin on Shop.Clock, which moves only when the
+	// test advances it; otherwise the plugin uses the wall clock.
+	FakeClock bool
 	// NoSMTP leaves the mail settings disabled.
 	NoSMTP bool
 	// NoPlugin leaves the notify plugin unregistered (the shop alone), for
@@ -53,7 +81,7 @@ func New(t testing.TB, opts Options) *Shop {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Shop{App: app, t: t}
+	s := &Shop{App: app, t: t, Clock: &Clock{now: time.Now()}}
 
 	settings := app.Settings()
 	settings.Meta.AppName = "Test Shop"
@@ -74,6 +102,9 @@ func New(t testing.TB, opts Options) *Shop {
 	}
 
 	cfg := opts.Config
+	if cfg.Now == nil && opts.FakeClock {
+		cfg.Now = s.Clock.Now
+	}
 	if cfg.Backoff == nil {
 		cfg.Backoff = func(int) time.Duration { return 50 * time.Millisecond }
 	}

@@ -30,10 +30,12 @@ type Viewer struct {
 func (vw *Viewer) View(user *core.Record, collection, recordID string, data map[string]any, locale string) (*View, error) {
 	v := &View{
 		Shop:   vw.Shop,
-		User:   Recipient{ID: user.Id, Name: user.GetString("name"), Email: user.Email(), Locale: user.GetString("locale")},
 		Record: data,
 		Expand: map[string]map[string]any{},
 		Locale: locale,
+	}
+	if user != nil { // a message sent from code may address no user
+		v.User = Recipient{ID: user.Id, Name: user.GetString("name"), Email: user.Email(), Locale: user.GetString("locale")}
 	}
 	if v.Shop.URL != "" && collection != "" {
 		v.Link = v.Shop.URL + "/#/" + collection + "/" + recordID

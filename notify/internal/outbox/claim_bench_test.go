@@ -1,4 +1,4 @@
-package notify
+package outbox
 
 import (
 	"fmt"
@@ -22,10 +22,14 @@ func BenchmarkClaim(b *testing.B) {
 			}
 			defer app.Cleanup()
 			users, _ := app.FindCollectionByNameOrId("users")
-			if err := InstallCollections(app, users.Name); err != nil {
+			rules := core.NewBaseCollection("notifyRules")
+			if err := app.Save(rules); err != nil {
 				b.Fatal(err)
 			}
-			past := dbTime(time.Now().Add(-time.Hour))
+			if err := app.Save(NewCollection(users.Id, rules.Id, []string{"email"})); err != nil {
+				b.Fatal(err)
+			}
+			past := DBTime(time.Now().Add(-time.Hour))
 			_, err = app.DB().NewQuery(`WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM seq WHERE i < {:n})
 				INSERT INTO notifyMessages (id, channel, status, attempts, runAt, sentAt, dedupeKey, created, updated)
 				SELECT printf('h%014d', i), 'email', 'sent', 1, {:t}, {:t}, 'h' || i, {:t}, {:t} FROM seq`).
@@ -45,9 +49,9 @@ func BenchmarkClaim(b *testing.B) {
 			}
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				rows, err := claimDue(app, time.Now(), time.Minute, 16)
+				rows, err := claim(app, lane{channel: "email"}, time.Now(), time.Minute, 16, nil)
 				if err != nil || len(rows) != 16 {
-					b.Fatalf("claimDue = %d rows, %v; want 16", len(rows), err)
+					b.Fatalf("claim = %d rows, %v; want 16", len(rows), err)
 				}
 				b.StopTimer()
 				// Hand them back for the next iteration.
