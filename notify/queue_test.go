@@ -312,3 +312,33 @@ func sentTo(bot *telegramtest.Server, chat int64) []telegramtest.SentMessage {
 	}
 	return out
 }
+
+func TestStopWhileWritesWakeTheDispatcher(t *testing.T) {
+	// Writes wake the dispatcher from their after-commit hooks while the app
+	// shuts down and starts again; the dispatcher used to be replaced at
+	// stop under their feet (the race detector caught it). It is one value
+	// for the plugin's life now.
+	shop := shoptest.New(t, shoptest.Options{})
+	anna := shop.SignUp("Anna", "anna@example.org", "en")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 20 {
+			res := shop.Do("POST", "/api/collections/orders/records", anna.Token, map[string]any{
+				"customer": anna.ID, "items": []map[string]any{{"name": "Tea", "qty": 1, "price": 1}},
+			})
+			if res.Status != 200 {
+				t.Errorf("order create = %d %s", res.Status, res.Body)
+			}
+		}
+	}()
+	for range 3 {
+		if err := shop.Restart(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-done
+	until(t, "every confirmation sent", func() bool {
+		return len(shop.Messages("template = 'order.created' && channel = 'email' && status = 'sent'")) == 20
+	})
+}

@@ -10,13 +10,13 @@ import (
 
 	"github.com/pbnotify/pbnotify/channels"
 	"github.com/pbnotify/pbnotify/notify/internal/outbox"
+	"github.com/pbnotify/pbnotify/notify/internal/render"
 	"github.com/pbnotify/pbnotify/notify/internal/rules"
 	"github.com/pocketbase/dbx"
 	validation "github.com/pocketbase/ozzo-validation/v4"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/hook"
 	"github.com/pocketbase/pocketbase/tools/router"
-	"github.com/pocketbase/pocketbase/tools/types"
 )
 
 // Rule delivery modes, persisted in notifyRules.mode.
@@ -220,7 +220,7 @@ func (p *plugin) recordUnevaluable(txApp core.App, rec *core.Record, broken []ru
 		}
 		_, err = txApp.NonconcurrentDB().NewQuery(`UPDATE {{notifyRules}} SET [[problem]] = {:problem}
 			WHERE [[id]] = {:id} AND [[problem]] IS NOT {:problem}`).Bind(dbx.Params{
-			"id": u.Rule.ID, "problem": truncate(u.Reason, problemMax),
+			"id": u.Rule.ID, "problem": outbox.Truncate(u.Reason, problemMax),
 		}).Execute()
 		if err != nil {
 			return fmt.Errorf("flagging rule %q: %w", u.Rule.Name, err)
@@ -233,34 +233,9 @@ func (p *plugin) recordUnevaluable(txApp core.App, rec *core.Record, broken []ru
 // "default" function shares.
 func isZero(v any) bool { return rules.IsZero(v) }
 
-// exportRecord returns the record's fields that a template may use: every
-// non-hidden field, never password hashes or token keys.
-func exportRecord(rec *core.Record) map[string]any {
-	out := map[string]any{"id": rec.Id, "collectionName": rec.Collection().Name}
-	for _, f := range rec.Collection().Fields {
-		if f.GetHidden() {
-			continue
-		}
-		switch f.Type() {
-		case core.FieldTypePassword:
-			continue
-		case core.FieldTypeJSON:
-			var v any
-			raw, _ := rec.Get(f.GetName()).(types.JSONRaw)
-			if len(raw) > 0 {
-				_ = json.Unmarshal(raw, &v)
-			}
-			out[f.GetName()] = v
-		default:
-			v := rec.Get(f.GetName())
-			if dt, ok := v.(types.DateTime); ok {
-				v = dt.String()
-			}
-			out[f.GetName()] = v
-		}
-	}
-	return out
-}
+// exportRecord returns the record's fields that a template may use, as
+// the message's snapshot: the same export the templates' view makes.
+func exportRecord(rec *core.Record) map[string]any { return render.Export(rec) }
 
 // validateRule refuses a rule that would fail at send time, and clears the
 // rule's problem flag once it validates again as an active rule.
@@ -375,15 +350,4 @@ func (p *plugin) syncChannelValues(app core.App) error {
 		}
 	}
 	return nil
-}
-
-// truncate cuts s to at most max bytes, on a rune boundary.
-func truncate(s string, max int) string {
-	if len(s) <= max {
-		return s
-	}
-	for max > 0 && (s[max]&0xC0) == 0x80 {
-		max--
-	}
-	return s[:max]
 }

@@ -144,6 +144,20 @@ func New(t testing.TB, opts Options) *Shop {
 	return s
 }
 
+// Restart stops the plugin as a shutdown would (OnTerminate) and starts it
+// again as a serve would (OnServe, on a router nobody listens on: the
+// shop's HTTP server keeps serving with the routes it has).
+func (s *Shop) Restart() error {
+	if err := s.App.OnTerminate().Trigger(&core.TerminateEvent{App: s.App}); err != nil {
+		return err
+	}
+	router, err := apis.NewRouter(s.App)
+	if err != nil {
+		return err
+	}
+	return s.App.OnServe().Trigger(&core.ServeEvent{App: s.App, Router: router}, func(*core.ServeEvent) error { return nil })
+}
+
 // Response is a decoded JSON reply.
 type Response struct {
 	Status int

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 )
 
@@ -105,6 +106,11 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
+// otherLaneInterval is how often the lane of unregistered channels is
+// looked at: its rows are leftovers of a channel taken out of the
+// configuration, and looking costs a scan of the queue.
+const otherLaneInterval = time.Minute
+
 // Dispatcher moves due messages from the outbox to Deliver and records the
 // outcomes.
 type Dispatcher struct {
@@ -124,11 +130,36 @@ type laneState struct {
 	workers int
 	jobs    chan Job // claimed, waiting for a worker; never more than 2×workers
 	held    int      // claimed and not yet delivered; owned by the loop
+	// checkAt is when the lane may next have due messages; zero means "look
+	// now". A lane that was drained is not claimed from again (a write, on
+	// SQLite's one writer) until then, or until a commit wakes the
+	// dispatcher, or the poll interval passes.
+	checkAt  time.Time
+	pollOnly bool // looked at every otherLaneInterval only
+
+	// The lane's statements, prepared once per Run: SQLite's parser is a
+	// large part of a small statement's cost.
+	claimQ, nextDueQ *dbx.Query
+}
+
+// due reports whether the lane should be claimed from at now.
+func (l *laneState) due(now time.Time) bool { return l.checkAt.IsZero() || !now.Before(l.checkAt) }
+
+// recheckBy makes the lane look for due messages by t at the latest.
+func (l *laneState) recheckBy(t time.Time) {
+	if !l.checkAt.IsZero() && t.Before(l.checkAt) {
+		l.checkAt = t
+	}
 }
 
 // capacity is how many messages a lane holds at most: one per worker in
 // flight and one per worker waiting, so a worker never waits for a claim.
 func (l *laneState) capacity() int { return 2 * l.workers }
+
+// refill is how many free places make a lane claim again: claims come in
+// batches of about a worker each (one write instead of one per message),
+// while the waiting half keeps the workers busy.
+func (l *laneState) refill() int { return l.workers }
 
 // New returns a dispatcher over app's outbox.
 func New(app core.App, cfg Config, deliver Deliver) (*Dispatcher, error) {
@@ -144,7 +175,10 @@ func New(app core.App, cfg Config, deliver Deliver) (*Dispatcher, error) {
 		d.byName[l.Channel] = ls
 		named = append(named, l.Channel)
 	}
-	d.other = &laneState{lane: lane{except: named}, workers: cfg.OtherWorkers}
+	// The other lane serves rows of channels nobody registered (a channel
+	// removed from the configuration): rare, and its claim cannot use the
+	// lane index, so it is looked at once a minute (see otherLaneInterval).
+	d.other = &laneState{lane: lane{except: named}, workers: cfg.OtherWorkers, pollOnly: len(named) > 0}
 	d.lanes = append(d.lanes, d.other)
 	return d, nil
 }
@@ -202,6 +236,9 @@ func (d *Dispatcher) Run(stop context.Context) {
 	for _, l := range d.lanes {
 		l.jobs = make(chan Job, l.capacity())
 		l.held = 0
+		l.checkAt = time.Time{}
+		l.claimQ = d.app.NonconcurrentDB().NewQuery(claimSQL(l.lane)).Prepare()
+		l.nextDueQ = d.app.DB().NewQuery(nextDueSQL(l.lane)).Prepare()
 		for range l.workers {
 			workers.Add(1)
 			go func(jobs <-chan Job) {
@@ -217,12 +254,17 @@ func (d *Dispatcher) Run(stop context.Context) {
 			close(l.jobs)
 		}
 		workers.Wait()
+		for _, l := range d.lanes {
+			l.claimQ.Close()
+			l.nextDueQ.Close()
+		}
 	}()
 
 	inflight := map[string]Job{} // claimed and not yet finalized
 	var pending []Outcome        // delivered, not yet written
 	renewEvery := cfg.Lease / 3
 	lastRenew := cfg.Now()
+	lastPoll := time.Now() // the poll is a safety net on the wall clock
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	stopC := stop.Done()
@@ -262,6 +304,13 @@ func (d *Dispatcher) Run(stop context.Context) {
 			} else {
 				for _, o := range pending {
 					delete(inflight, o.Job.ID)
+					if o.Status == StatusQueued { // a retry, a snooze or a move
+						ch := o.Job.Channel
+						if o.Channel != "" {
+							ch = o.Channel
+						}
+						d.laneOf(ch).recheckBy(o.RunAt)
+					}
 				}
 				pending = pending[:0]
 			}
@@ -288,14 +337,28 @@ func (d *Dispatcher) Run(stop context.Context) {
 			lastRenew = now
 		}
 
+		if time.Since(lastPoll) >= cfg.PollInterval {
+			lastPoll = time.Now()
+			for _, l := range d.lanes {
+				if !l.pollOnly {
+					l.checkAt = time.Time{}
+				}
+			}
+		}
 		if !stopping.Load() && len(pending) == 0 {
-			var idle []lane
+			now := cfg.Now()
 			for _, l := range d.lanes {
 				free := l.capacity() - l.held
-				if free <= 0 {
+				if free < l.refill() {
 					continue
 				}
-				jobs, err := claim(d.app, l.lane, cfg.Now(), cfg.Lease, free, mine())
+				if !l.due(now) {
+					// A floor keeps a clock that disagrees with the rows'
+					// times from spinning the loop.
+					wait = min(wait, max(l.checkAt.Sub(now), 10*time.Millisecond))
+					continue
+				}
+				jobs, err := claim(l.claimQ, l.lane, now, cfg.Lease, free, mine())
 				if err != nil {
 					log.Error("notify: claiming messages failed", "error", err)
 					wait = min(time.Second, cfg.PollInterval)
@@ -306,20 +369,22 @@ func (d *Dispatcher) Run(stop context.Context) {
 					l.held++
 					l.jobs <- j // never blocks: held <= capacity
 				}
-				if len(jobs) < free {
-					idle = append(idle, l.lane)
+				if len(jobs) > 0 {
+					continue // there may be more: look again when workers free
 				}
-			}
-			if len(idle) > 0 {
-				next, ok, err := nextDue(d.app, idle, mine())
+				next, ok, err := nextDue(l.nextDueQ, l.lane, mine())
 				switch {
 				case err != nil:
 					log.Error("notify: reading the next due message failed", "error", err)
 					wait = min(time.Second, cfg.PollInterval)
 				case ok:
-					// A floor keeps a clock that disagrees with the rows'
-					// times from spinning the loop.
-					wait = min(wait, max(next.Sub(cfg.Now()), 10*time.Millisecond))
+					l.checkAt = next
+					wait = min(wait, max(next.Sub(now), 10*time.Millisecond))
+				default:
+					l.checkAt = now.Add(cfg.PollInterval) // until woken or polled
+				}
+				if l.pollOnly {
+					l.checkAt = now.Add(max(cfg.PollInterval, otherLaneInterval))
 				}
 			}
 		}
@@ -338,6 +403,11 @@ func (d *Dispatcher) Run(stop context.Context) {
 		case o := <-results:
 			received(o)
 		case <-d.wake:
+			for _, l := range d.lanes { // a commit queued messages, somewhere
+				if !l.pollOnly {
+					l.checkAt = time.Time{}
+				}
+			}
 		case <-timer.C:
 		case <-stopC:
 			stopC = nil
@@ -367,7 +437,7 @@ func (d *Dispatcher) Work(ctx context.Context) (int, error) {
 	for range 100 {
 		n := 0
 		for _, l := range d.lanes {
-			jobs, err := claim(d.app, l.lane, d.cfg.Now(), d.cfg.Lease, 1000, nil)
+			jobs, err := claim(d.app.NonconcurrentDB().NewQuery(claimSQL(l.lane)), l.lane, d.cfg.Now(), d.cfg.Lease, 1000, nil)
 			if err != nil {
 				return total, err
 			}

@@ -8,7 +8,7 @@ import (
 
 // NextDueForTest is nextDue over every lane, with nothing held.
 func NextDueForTest(app core.App) (time.Time, bool, error) {
-	return nextDue(app, []lane{{}}, nil)
+	return nextDue(app.DB().NewQuery(nextDueSQL(lane{})), lane{}, nil)
 }
 
 // RenewForTest exposes renew.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pbnotify/pbnotify/channels"
 	"github.com/pbnotify/pbnotify/notify/internal/outbox"
+	"github.com/pbnotify/pbnotify/notify/internal/pbtest"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tests"
 )
@@ -38,22 +39,10 @@ func (c *clock) Advance(d time.Duration) {
 // newApp is a PocketBase app in a temp dir with the outbox collection.
 func newApp(t *testing.T) *tests.TestApp {
 	t.Helper()
-	app, err := tests.NewTestAppWithConfig(core.BaseAppConfig{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(app.Cleanup)
-	users, err := app.FindCollectionByNameOrId("users")
-	if err != nil {
-		t.Fatal(err)
-	}
+	app, users := pbtest.NewApp(t)
 	rules := core.NewBaseCollection("notifyRules")
-	if err := app.Save(rules); err != nil {
-		t.Fatal(err)
-	}
-	if err := app.Save(outbox.NewCollection(users.Id, rules.Id, []string{"email", "telegram", "webpush", "inbox", "sms"})); err != nil {
-		t.Fatal(err)
-	}
+	pbtest.MustSave(t, app, rules)
+	pbtest.MustSave(t, app, outbox.NewCollection(users.Id, rules.Id, []string{"email", "telegram", "webpush", "inbox", "sms"}))
 	return app
 }
 

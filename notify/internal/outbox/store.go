@@ -3,6 +3,7 @@ package outbox
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -94,9 +95,9 @@ func Insert(app core.App, msgs []Message, now time.Time) (int, error) {
 		params["channel"+s] = m.Channel
 		params["category"+s] = m.Category
 		params["user"+s] = m.User
-		params["to"+s] = truncate(m.To, toMax)
+		params["to"+s] = Truncate(m.To, toMax)
 		params["status"+s] = status
-		params["error"+s] = truncate(m.Error, errorMax)
+		params["error"+s] = Truncate(m.Error, errorMax)
 		params["runAt"+s] = DBTime(m.RunAt)
 		params["sc"+s] = m.SourceCollection
 		params["sr"+s] = m.SourceRecord
@@ -119,56 +120,59 @@ type lane struct {
 	except  []string // the named lanes, for the other lane
 }
 
-func (l lane) where(params dbx.Params) string {
+// where is the lane's condition; its parameters come from params.
+func (l lane) where() string {
 	if l.channel != "" {
-		params["laneChannel"] = l.channel
 		return "[[channel]] = {:laneChannel}"
 	}
-	if len(l.except) == 0 {
-		return "1=1"
-	}
-	return "[[channel]] NOT IN (" + inList(params, "laneExcept", l.except) + ")"
+	return "[[channel]] NOT IN (SELECT [[value]] FROM json_each({:laneExcept}))"
 }
 
-// inList binds values as name0, name1, … and returns the placeholders.
-func inList(params dbx.Params, name string, values []string) string {
-	ph := make([]string, len(values))
-	for i, v := range values {
-		key := fmt.Sprint(name, i)
-		params[key] = v
-		ph[i] = "{:" + key + "}"
+func (l lane) params() dbx.Params {
+	except, _ := json.Marshal(l.except)
+	if l.except == nil {
+		except = []byte("[]")
 	}
-	return strings.Join(ph, ", ")
+	return dbx.Params{"laneChannel": l.channel, "laneExcept": string(except)}
 }
 
-// claim leases up to limit messages of lane l that are due (queued with
-// runAt <= now) or whose lease expired (a crashed process), in one
-// statement. Rows in exclude (this process's own work in flight) are never
+// idList binds ids as one JSON array, so that the statement's text does not
+// depend on how many there are and it can be prepared once.
+func idList(ids []string) string {
+	if len(ids) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(ids)
+	return string(b)
+}
+
+// claimSQL leases up to {:limit} messages of a lane that are due (queued
+// with runAt <= now) or whose lease expired (a crashed process), in one
+// statement. Rows in {:mine} (this process's own work in flight) are never
 // taken back.
-func claim(app core.App, l lane, now time.Time, lease time.Duration, limit int, exclude []string) ([]Job, error) {
-	params := dbx.Params{"now": DBTime(now), "lease": DBTime(now.Add(lease)), "limit": limit}
-	where := l.where(params)
-	notMine := ""
-	if len(exclude) > 0 {
-		notMine = " AND [[id]] NOT IN (" + inList(params, "mine", exclude) + ")"
-	}
-	var jobs []Job
-	err := app.NonconcurrentDB().NewQuery(`UPDATE {{notifyMessages}}
+func claimSQL(l lane) string {
+	return `UPDATE {{notifyMessages}}
 		SET [[status]] = 'sending', [[attempts]] = [[attempts]] + 1,
 		    [[leaseUntil]] = {:lease}, [[updated]] = {:now}
 		WHERE [[id]] IN (
 			SELECT [[id]] FROM (SELECT [[id]] FROM {{notifyMessages}}
-				WHERE [[status]] = 'queued' AND ` + where + ` AND [[runAt]] <= {:now}
+				WHERE [[status]] = 'queued' AND ` + l.where() + ` AND [[runAt]] <= {:now}
 				ORDER BY [[runAt]] LIMIT {:limit})
 			UNION ALL
 			SELECT [[id]] FROM (SELECT [[id]] FROM {{notifyMessages}}
-				WHERE [[status]] = 'sending' AND [[leaseUntil]] < {:now} AND ` + where + notMine + `
+				WHERE [[status]] = 'sending' AND [[leaseUntil]] < {:now} AND ` + l.where() + `
+				AND [[id]] NOT IN (SELECT [[value]] FROM json_each({:mine}))
 				LIMIT {:limit})
 			LIMIT {:limit})
 		RETURNING [[id]], [[rule]], [[template]], [[channel]], [[category]], [[user]], [[to]],
-		          [[sourceCollection]], [[sourceRecord]], COALESCE([[data]], '{}') AS [[data]], [[error]], [[attempts]]`).
-		Bind(params).All(&jobs)
-	if err != nil {
+		          [[sourceCollection]], [[sourceRecord]], COALESCE([[data]], '{}') AS [[data]], [[error]], [[attempts]]`
+}
+
+func claim(q *dbx.Query, l lane, now time.Time, lease time.Duration, limit int, mine []string) ([]Job, error) {
+	params := l.params()
+	params["now"], params["lease"], params["limit"], params["mine"] = DBTime(now), DBTime(now.Add(lease)), limit, idList(mine)
+	var jobs []Job
+	if err := q.Bind(params).All(&jobs); err != nil {
 		return nil, fmt.Errorf("outbox claim: %w", err)
 	}
 	return jobs, nil
@@ -181,56 +185,44 @@ func renew(app core.App, jobs []Job, until time.Time) error {
 	if len(jobs) == 0 {
 		return nil
 	}
-	params := dbx.Params{"until": DBTime(until)}
-	held := make([]string, len(jobs))
-	for i, j := range jobs {
-		s := fmt.Sprint(i)
-		params["id"+s], params["a"+s] = j.ID, j.Attempt
-		held[i] = "({:id" + s + "}, {:a" + s + "})"
+	type held struct {
+		ID      string `json:"id"`
+		Attempt int    `json:"a"`
 	}
+	list := make([]held, len(jobs))
+	for i, j := range jobs {
+		list[i] = held{j.ID, j.Attempt}
+	}
+	b, _ := json.Marshal(list)
 	_, err := app.NonconcurrentDB().NewQuery(`UPDATE {{notifyMessages}} SET [[leaseUntil]] = {:until}
-		WHERE [[status]] = 'sending' AND ([[id]], [[attempts]]) IN (VALUES ` + strings.Join(held, ", ") + `)`).
-		Bind(params).Execute()
+		WHERE [[status]] = 'sending' AND ([[id]], [[attempts]]) IN (
+			SELECT json_extract([[value]], '$.id'), json_extract([[value]], '$.a') FROM json_each({:held}))`).
+		Bind(dbx.Params{"until": DBTime(until), "held": string(b)}).Execute()
 	if err != nil {
 		return fmt.Errorf("outbox renew: %w", err)
 	}
 	return nil
 }
 
-// nextDue returns when the earliest queued message of the lanes falls due,
-// or a lease not held by this process expires; ok is false when there is
-// none.
-func nextDue(app core.App, lanes []lane, exclude []string) (next time.Time, ok bool, err error) {
-	if len(lanes) == 0 {
-		return time.Time{}, false, nil
-	}
-	params := dbx.Params{}
-	conds := make([]string, len(lanes))
-	for i, l := range lanes {
-		p := dbx.Params{}
-		w := l.where(p)
-		for k, v := range p {
-			nk := fmt.Sprint(k, "_", i)
-			w = strings.ReplaceAll(w, "{:"+k+"}", "{:"+nk+"}")
-			params[nk] = v
-		}
-		conds[i] = "(" + w + ")"
-	}
-	inLanes := strings.Join(conds, " OR ")
-	notMine := ""
-	if len(exclude) > 0 {
-		notMine = " AND [[id]] NOT IN (" + inList(params, "mine", exclude) + ")"
-	}
-	// MIN over no rows is NULL: scan into NullString, never into string.
+// nextDueSQL finds when the earliest queued message of a lane falls due,
+// or a lease not held by this process ({:mine}) expires. MIN over no rows
+// is NULL: it is scanned into NullString, never into string.
+func nextDueSQL(l lane) string {
+	return `SELECT
+		(SELECT MIN([[runAt]]) FROM {{notifyMessages}} WHERE [[status]] = 'queued' AND ` + l.where() + `) AS [[q]],
+		(SELECT MIN([[leaseUntil]]) FROM {{notifyMessages}} WHERE [[status]] = 'sending' AND ` + l.where() + `
+			AND [[id]] NOT IN (SELECT [[value]] FROM json_each({:mine}))) AS [[l]]`
+}
+
+// nextDue runs nextDueSQL; ok is false when nothing is queued or leased.
+func nextDue(q *dbx.Query, l lane, mine []string) (next time.Time, ok bool, err error) {
+	params := l.params()
+	params["mine"] = idList(mine)
 	var row struct {
 		Queued sql.NullString `db:"q"`
 		Leased sql.NullString `db:"l"`
 	}
-	err = app.DB().NewQuery(`SELECT
-		(SELECT MIN([[runAt]]) FROM {{notifyMessages}} WHERE [[status]] = 'queued' AND (` + inLanes + `)) AS [[q]],
-		(SELECT MIN([[leaseUntil]]) FROM {{notifyMessages}} WHERE [[status]] = 'sending' AND (` + inLanes + `)` + notMine + `) AS [[l]]`).
-		Bind(params).One(&row)
-	if err != nil {
+	if err := q.Bind(params).One(&row); err != nil {
 		return time.Time{}, false, fmt.Errorf("outbox next due: %w", err)
 	}
 	for _, s := range []sql.NullString{row.Queued, row.Leased} {
@@ -283,9 +275,9 @@ func Finalize(app core.App, now time.Time, outs []Outcome) ([]string, error) {
 		for _, o := range outs {
 			params := dbx.Params{
 				"id": o.Job.ID, "attempt": o.Job.Attempt, "now": DBTime(now),
-				"status": o.Status, "error": truncate(o.errorText(), errorMax),
+				"status": o.Status, "error": Truncate(o.errorText(), errorMax),
 				"attempts": o.Job.Attempt, "runAt": "", "sentAt": "",
-				"provider": truncate(o.Provider, providerMax), "channel": o.Channel,
+				"provider": Truncate(o.Provider, providerMax), "channel": o.Channel,
 				"hasContent": o.Content != nil, "to": "", "subject": "", "body": "", "html": "", "link": "",
 			}
 			if o.Refund {
@@ -298,11 +290,11 @@ func Finalize(app core.App, now time.Time, outs []Outcome) ([]string, error) {
 				params["sentAt"] = DBTime(now)
 			}
 			if c := o.Content; c != nil {
-				params["to"] = truncate(c.To, toMax)
-				params["subject"] = truncate(c.Subject, subjectMax)
-				params["body"] = truncate(c.Body, BodyMax)
-				params["html"] = truncate(c.HTML, BodyMax)
-				params["link"] = truncate(c.Link, linkMax)
+				params["to"] = Truncate(c.To, toMax)
+				params["subject"] = Truncate(c.Subject, subjectMax)
+				params["body"] = Truncate(c.Body, BodyMax)
+				params["html"] = Truncate(c.HTML, BodyMax)
+				params["link"] = Truncate(c.Link, linkMax)
 			}
 			res, err := stmt.Bind(params).Execute()
 			if err != nil {
@@ -346,7 +338,9 @@ func publish(app core.App, ids []string) {
 	}
 }
 
-func truncate(s string, max int) string {
+// Truncate cuts s to at most max bytes, on a rune boundary: what a text
+// field of that Max keeps.
+func Truncate(s string, max int) string {
 	if len(s) <= max {
 		return s
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/pbnotify/pbnotify/notify/internal/pbtest"
 	"net/http"
 	"strings"
 	"sync"
@@ -27,15 +28,7 @@ import (
 // table and one user, and a log of the statements on its write connection.
 func newApp(t *testing.T) (*tests.TestApp, *core.Record, *sqlLog) {
 	t.Helper()
-	app, err := tests.NewTestAppWithConfig(core.BaseAppConfig{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(app.Cleanup)
-	users, err := app.FindCollectionByNameOrId("users")
-	if err != nil {
-		t.Fatal(err)
-	}
+	app, users := pbtest.NewApp(t)
 	if err := app.Save(pushsub.NewCollection(users.Id)); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"github.com/pbnotify/pbnotify/notify/internal/pbtest"
 	"testing"
 
 	"github.com/pocketbase/pocketbase/core"
@@ -13,11 +14,7 @@ const templatesCollection = "tpls"
 // collection and two collections that relate: payments → orders → users.
 func newTestApp(t *testing.T) *tests.TestApp {
 	t.Helper()
-	app, err := tests.NewTestAppWithConfig(core.BaseAppConfig{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(app.Cleanup)
+	app, users := pbtest.NewApp(t)
 
 	tpls := core.NewBaseCollection(templatesCollection)
 	for _, name := range []string{"key", "locale", FieldSubject, FieldHTML, FieldText, FieldTelegram, FieldPushTitle, FieldPushBody, FieldPushURL} {
@@ -26,10 +23,6 @@ func newTestApp(t *testing.T) *tests.TestApp {
 	tpls.Fields.Add(&core.BoolField{Name: "active"})
 	mustSave(t, app, tpls)
 
-	users, err := app.FindCollectionByNameOrId("users")
-	if err != nil {
-		t.Fatal(err)
-	}
 	orders := core.NewBaseCollection("orders")
 	orders.Fields.Add(
 		&core.RelationField{Name: "customer", CollectionId: users.Id, MaxSelect: 1},

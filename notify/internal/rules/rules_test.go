@@ -2,6 +2,7 @@ package rules_test
 
 import (
 	"errors"
+	"github.com/pbnotify/pbnotify/notify/internal/pbtest"
 	"strings"
 	"testing"
 
@@ -14,15 +15,7 @@ import (
 // payments of orders, and tickets, which have no autodate fields.
 func newApp(t *testing.T) (*tests.TestApp, map[string]string) {
 	t.Helper()
-	app, err := tests.NewTestAppWithConfig(core.BaseAppConfig{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(app.Cleanup)
-	users, err := app.FindCollectionByNameOrId("users")
-	if err != nil {
-		t.Fatal(err)
-	}
+	app, users := pbtest.NewApp(t)
 	orders := core.NewBaseCollection("orders")
 	orders.Fields.Add(
 		&core.RelationField{Name: "customer", CollectionId: users.Id, MaxSelect: 1},

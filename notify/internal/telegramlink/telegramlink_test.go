@@ -3,6 +3,7 @@ package telegramlink_test
 import (
 	"context"
 	"errors"
+	"github.com/pbnotify/pbnotify/notify/internal/pbtest"
 	"strings"
 	"testing"
 	"time"
@@ -17,15 +18,7 @@ import (
 // The store's clock reads *now, which the test moves.
 func newStore(t *testing.T, now *time.Time) (*tests.TestApp, *telegramlink.Store, [2]*core.Record) {
 	t.Helper()
-	app, err := tests.NewTestAppWithConfig(core.BaseAppConfig{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(app.Cleanup)
-	users, err := app.FindCollectionByNameOrId("users")
-	if err != nil {
-		t.Fatal(err)
-	}
+	app, users := pbtest.NewApp(t)
 	if err := app.Save(telegramlink.NewCollection(users.Id)); err != nil {
 		t.Fatal(err)
 	}
