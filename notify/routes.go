@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/pbnotify/pbnotify/channels"
 	"github.com/pbnotify/pbnotify/notify/internal/outbox"
@@ -47,8 +49,8 @@ type previewResponse struct {
 
 func (p *plugin) handlePreview(e *core.RequestEvent) error {
 	channel := e.Request.URL.Query().Get("channel")
-	if channel != "" && !slices.Contains(allChannels, channel) {
-		return e.BadRequestError(fmt.Sprintf("Unknown channel %q; use one of email, telegram, webpush, inbox.", channel), nil)
+	if names := p.channelNames(); channel != "" && !slices.Contains(names, channel) {
+		return e.BadRequestError(fmt.Sprintf("Unknown channel %q; use one of %s.", channel, strings.Join(names, ", ")), nil)
 	}
 	tpl, rendered, recordID, err := p.renderForAdmin(e, e.Request.URL.Query().Get("record"), channel)
 	if err != nil {
@@ -134,6 +136,9 @@ func (p *plugin) recipientForPreview(app core.App, src *core.Record, key string)
 	return u
 }
 
+// testSendTimeout bounds a test send from the dashboard.
+const testSendTimeout = time.Minute
+
 type testSendRequest struct {
 	Channel string `json:"channel"`
 	To      string `json:"to"`
@@ -147,8 +152,8 @@ func (p *plugin) handleTestSend(e *core.RequestEvent) error {
 	if err := e.BindBody(&body); err != nil {
 		return e.BadRequestError("The body must be JSON: {\"channel\": \"email\", \"to\": \"you@example.org\", \"record\": \"<optional record id>\"}.", err)
 	}
-	if !slices.Contains(allChannels, body.Channel) {
-		return e.BadRequestError(fmt.Sprintf("Unknown channel %q; use one of email, telegram, webpush, inbox.", body.Channel), nil)
+	if names := p.channelNames(); !slices.Contains(names, body.Channel) {
+		return e.BadRequestError(fmt.Sprintf("Unknown channel %q; use one of %s.", body.Channel, strings.Join(names, ", ")), nil)
 	}
 	if body.To == "" {
 		return e.BadRequestError("\"to\" is required: an email address, a Telegram chat id, or a user id for webpush and inbox.", nil)
@@ -168,8 +173,10 @@ func (p *plugin) handleTestSend(e *core.RequestEvent) error {
 	if sender == nil {
 		err = channels.Skip(fmt.Sprintf("the %s channel is not configured", body.Channel))
 	} else {
-		ctx, cancel := context.WithTimeout(e.Request.Context(), p.cfg.SendTimeout)
-		provider, err = sender.Send(ctx, msg)
+		// An admin waits for this answer: a minute at most, not the queue's
+		// SendTimeout, which waits out a slow SMTP server for 10 minutes.
+		ctx, cancel := context.WithTimeout(e.Request.Context(), min(p.cfg.SendTimeout, testSendTimeout))
+		provider, err = sendWaitingForTurns(ctx, sender, msg)
 		cancel()
 	}
 
@@ -219,4 +226,24 @@ func (p *plugin) logTestSend(app core.App, tpl *core.Record, body testSendReques
 		return "", errors.Join(errors.New("logTestSend"), err)
 	}
 	return rec.Id, nil
+}
+
+// sendWaitingForTurns sends m now, waiting out the turns a rate-limited
+// channel asks for (the queue would put the message back instead; an admin
+// waiting for a test send wants the answer), until ctx ends.
+func sendWaitingForTurns(ctx context.Context, sender channels.Channel, m *channels.Message) (string, error) {
+	for {
+		provider, err := sender.Send(ctx, m)
+		wait, ok := channels.RetryAfterDelay(err)
+		if !ok {
+			return provider, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return "", err
+		}
+	}
 }
