@@ -10,13 +10,16 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pbnotify/pbnotify/channels/email/smtptest"
+	"github.com/pbnotify/pbnotify/channels/telegram/telegramtest"
 	"github.com/pbnotify/pbnotify/internal/shoptest"
 	"github.com/pbnotify/pbnotify/notify"
+	"github.com/pocketbase/dbx"
 )
 
 // productionPoll is the plugin's default poll interval: commits wake the
@@ -213,17 +216,21 @@ func duplicateMessageIDs(msgs []smtptest.Message) int {
 }
 
 // BenchmarkSlowProvider runs two shops alike (4 SMTP connections, default
-// workers) but for their mail server: one answers each message after
-// 200 ms, as a remote provider does, the other at once. A burst of 200
-// orders goes to each, alternating which goes first, each burst running
-// until every message is delivered. It reports
+// workers, a Telegram bot) but for their mail server: one answers each
+// message after 200 ms, as a remote provider does, the other at once. A
+// burst of 200 orders from 8 customers with email only goes to each, then
+// one order from each of 8 customers who also linked Telegram, so that
+// those Telegram messages are queued behind the whole burst's emails;
+// bursts alternate which shop goes first and run until every message is
+// delivered. It reports
 //
 //   - the slow shop's email throughput, from the first order to the last
 //     arrival, and its ratio to connections ÷ provider latency (20/s), the
 //     most 4 connections can carry: the goal is ≈ 1;
-//   - each order's inbox message latency (sentAt − created of its
-//     notifyMessages row) in both shops, and the ratio slow/fast of their
-//     p50 and p99: the goal is ≈ 1, a slow provider delays only email.
+//   - the latency of each order's inbox message and of the Telegram
+//     messages (sentAt − created of the notifyMessages row: from the
+//     order's commit to the message delivered) in both shops, and the ratio
+//     slow/fast: the goal is ≈ 1, a slow provider delays only email.
 func BenchmarkSlowProvider(b *testing.B) {
 	const (
 		conns   = 4
@@ -231,31 +238,44 @@ func BenchmarkSlowProvider(b *testing.B) {
 		orders  = 200
 	)
 	type side struct {
-		shop   *shoptest.Shop
-		cs     []shoptest.Customer
-		inbox  []time.Duration
-		emails int
-		span   time.Duration
+		shop      *shoptest.Shop
+		bot       *telegramtest.Server
+		cs, tg    []shoptest.Customer
+		inbox, tm []time.Duration
+		emails    int
+		span      time.Duration
 	}
 	newSide := func(delay time.Duration) *side {
-		shop := shoptest.New(b, shoptest.Options{Config: notify.Config{EmailConnections: conns, PollInterval: productionPoll}})
+		bot := telegramtest.New(b)
+		shop := shoptest.New(b, shoptest.Options{Config: notify.Config{
+			EmailConnections: conns, PollInterval: productionPoll,
+			TelegramToken: telegramtest.Token, TelegramAPIURL: bot.URL,
+		}})
 		shop.SMTP.Delay(smtptest.DataEnd, delay)
-		s := &side{shop: shop, cs: signUp(shop, clients)}
-		shop.SMTP.Wait(b, clients, time.Minute)
+		s := &side{shop: shop, bot: bot, cs: signUp(shop, clients)}
+		for i := range clients {
+			c := shop.SignUp(fmt.Sprintf("Telegram %d", i), fmt.Sprintf("t%d@example.org", i), "en")
+			linkTelegram(b, shop, bot, c, int64(7000001+i))
+			s.tg = append(s.tg, c)
+		}
+		shop.SMTP.Wait(b, 2*clients, time.Minute) // welcome emails
 		waitDrained(b, shop, time.Minute)
 		return s
 	}
 	slow, fast := newSide(latency), newSide(0)
 	burst := func(s *side) {
 		base := len(s.shop.SMTP.Messages())
-		w := watchArrivals(s.shop.SMTP, base, base+orders)
+		n := orders + len(s.tg)
+		w := watchArrivals(s.shop.SMTP, base, base+n)
 		start := time.Now()
 		ps := placeOrders(b, s.shop, s.cs, orders, 0)
+		tps := placeOrders(b, s.shop, s.tg, len(s.tg), 0)
 		got := w.wait(b, 2*time.Minute)
 		s.span += got[len(got)-1].At.Sub(start)
-		s.emails += orders
+		s.emails += n
 		waitDrained(b, s.shop, time.Minute)
-		s.inbox = append(s.inbox, inboxLatencies(b, s.shop, ps)...)
+		s.inbox = append(s.inbox, latencies(b, s.shop, "inbox", append(ps, tps...))...)
+		s.tm = append(s.tm, latencies(b, s.shop, "telegram", tps)...)
 	}
 	for i := 0; i < b.N; i++ {
 		if i%2 == 0 {
@@ -275,12 +295,39 @@ func BenchmarkSlowProvider(b *testing.B) {
 		b.ReportMetric(f, fmt.Sprintf("fast-inbox-ms-p%.0f", p))
 		b.ReportMetric(s/f, fmt.Sprintf("inbox-p%.0f-slow/fast", p))
 	}
+	// Eight Telegram messages a burst: the median and the slowest.
+	for _, p := range []float64{50, 100} {
+		s, f := percentile(slow.tm, p), percentile(fast.tm, p)
+		name := map[float64]string{50: "p50", 100: "max"}[p]
+		b.ReportMetric(s, "slow-telegram-ms-"+name)
+		b.ReportMetric(f, "fast-telegram-ms-"+name)
+		b.ReportMetric(s/f, "telegram-"+name+"-slow/fast")
+	}
+	if n := slow.bot.TooMany() + fast.bot.TooMany(); n > 0 {
+		b.Logf("the Bot API answered 429 %d times: Telegram latencies include rate-limit waits", n)
+	}
 }
 
-// inboxLatencies returns, for each order, sentAt − created of its inbox
-// message: the time from the order's commit (the row is written in its
-// transaction) to the message being visible as sent to the customer.
-func inboxLatencies(b *testing.B, shop *shoptest.Shop, ps []placed) []time.Duration {
+// linkTelegram links c to chat through the shop's flow, as a customer
+// does: ask the shop for a start link, send /start with its token to the
+// bot, wait for the bot's confirmation. (A copy of the notify tests' helper,
+// which is not importable.)
+func linkTelegram(b *testing.B, shop *shoptest.Shop, bot *telegramtest.Server, c shoptest.Customer, chat int64) {
+	b.Helper()
+	url := shop.MustDo(200, "POST", "/api/notify/telegram/link", c.Token, nil).String("url")
+	_, token, ok := strings.Cut(url, "?start=")
+	if !ok {
+		b.Fatalf("link url = %q; want a t.me start link", url)
+	}
+	before := len(bot.Sent())
+	bot.PushUpdate(chat, "private", "/start "+token)
+	bot.WaitSent(b, before+1, 10*time.Second)
+}
+
+// latencies returns, for each order, sentAt − created of its message on
+// channel: from the order's commit (the row is written in its transaction)
+// to the message delivered.
+func latencies(b *testing.B, shop *shoptest.Shop, channel string, ps []placed) []time.Duration {
 	b.Helper()
 	var rows []struct {
 		Source  string `db:"sourceRecord"`
@@ -289,9 +336,9 @@ func inboxLatencies(b *testing.B, shop *shoptest.Shop, ps []placed) []time.Durat
 		SentAt  string `db:"sentAt"`
 	}
 	err := shop.App.DB().NewQuery(`SELECT sourceRecord, status, created, sentAt FROM notifyMessages
-		WHERE channel = 'inbox' AND template = 'order.created'`).All(&rows)
+		WHERE channel = {:channel} AND template = 'order.created'`).Bind(dbx.Params{"channel": channel}).All(&rows)
 	if err != nil {
-		b.Fatalf("inbox rows: %v", err)
+		b.Fatalf("%s rows: %v", channel, err)
 	}
 	byOrder := map[string]int{}
 	for i, r := range rows {
@@ -301,7 +348,7 @@ func inboxLatencies(b *testing.B, shop *shoptest.Shop, ps []placed) []time.Durat
 	for _, p := range ps {
 		i, ok := byOrder[p.ID]
 		if !ok || rows[i].Status != notify.StatusSent {
-			b.Fatalf("order %s: no inbox message sent", p.ID)
+			b.Fatalf("order %s: no %s message sent", p.ID, channel)
 		}
 		out = append(out, dbTime(b, rows[i].SentAt).Sub(dbTime(b, rows[i].Created)))
 	}
