@@ -3,6 +3,7 @@
 package bench
 
 import (
+	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	htmltemplate "html/template"
@@ -14,9 +15,11 @@ import (
 	"sync/atomic"
 	"testing"
 	texttemplate "text/template"
+	"time"
 
 	"github.com/pbnotify/pbnotify/channels/email/smtptest"
 	"github.com/pbnotify/pbnotify/internal/shoptest"
+	"github.com/pbnotify/pbnotify/notify"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tests"
 	"github.com/pocketbase/pocketbase/tools/mailer"
@@ -26,31 +29,35 @@ import (
 // the SMTP server's certificate against the system roots and takes no pool.
 // smtptest's certificate is self-signed, so this test binary replaces its
 // system roots with benchRoots (the go:debug line above makes the fallback
-// roots win over the system's), and trustSMTP adds each server's
+// roots win over the system's), and startSMTPChild adds each server's
 // certificate to them. Nothing in the bench talks TLS to anything else.
 var benchRoots = x509.NewCertPool()
 
 func init() { x509.SetFallbackRoots(benchRoots) }
 
-// trustSMTP adds srv's certificate to the roots PocketBase's mailer
-// verifies against. Call it before anything sends to srv: a CertPool must
-// not change while a handshake reads it.
-func trustSMTP(b *testing.B, srv *smtptest.Server) {
+// sessionCPU is this process's CPU per bare SMTP session with srv as
+// PocketBase's mailer opens one for each email (connect, STARTTLS against
+// the system roots, AUTH PLAIN, QUIT), the client's end only: the part of
+// the hand-written hook's cost that the plugin's pooled connections do not
+// pay per message.
+func sessionCPU(b *testing.B, srv *smtpChild, n int) time.Duration {
 	b.Helper()
-	c, err := smtp.Dial(net.JoinHostPort(srv.Host, strconv.Itoa(srv.Port)))
-	if err != nil {
-		b.Fatalf("trustSMTP: dial: %v", err)
+	addr := net.JoinHostPort(srv.Host, strconv.Itoa(srv.Port))
+	cpu0 := cpuTime(b)
+	for range n {
+		c, err := smtp.Dial(addr)
+		if err != nil {
+			b.Fatalf("sessionCPU: %v", err)
+		}
+		if err := c.StartTLS(&tls.Config{ServerName: srv.Host}); err != nil {
+			b.Fatalf("sessionCPU: starttls: %v", err)
+		}
+		if err := c.Auth(smtp.PlainAuth("", smtptest.Username, smtptest.Password, srv.Host)); err != nil {
+			b.Fatalf("sessionCPU: auth: %v", err)
+		}
+		_ = c.Quit()
 	}
-	defer c.Close()
-	if err := c.StartTLS(srv.ClientTLS); err != nil {
-		b.Fatalf("trustSMTP: starttls: %v", err)
-	}
-	st, ok := c.TLSConnectionState()
-	if !ok || len(st.PeerCertificates) == 0 {
-		b.Fatal("trustSMTP: no certificate")
-	}
-	benchRoots.AddCert(st.PeerCertificates[0])
-	_ = c.Quit()
+	return (cpuTime(b) - cpu0) / time.Duration(n)
 }
 
 // The confirmation a shop owner writes by hand: an HTML and a text body
@@ -72,12 +79,12 @@ Thank you for your order! We have received order #{{.Number}}.
 // write by hand instead (PocketBase issue #5653): an
 // OnRecordAfterCreateSuccess hook on orders that renders the confirmation
 // and sends it with PocketBase's mailer before the create request returns.
-// It returns the shop and a count of sends that failed (the hook logs them
-// and lets the order stand, as such hooks do).
-func handHookShop(b *testing.B) (*shoptest.Shop, *atomic.Int64) {
+// It sends to srv, and returns the shop and a count of sends that failed
+// (the hook logs them and lets the order stand, as such hooks do).
+func handHookShop(b *testing.B, srv *smtpChild) (*shoptest.Shop, *atomic.Int64) {
 	b.Helper()
 	failures := new(atomic.Int64)
-	shop := shoptest.New(b, shoptest.Options{NoPlugin: true, BeforeServe: func(app *tests.TestApp) {
+	shop := shopWithChild(b, srv, true, notify.Config{}, func(app *tests.TestApp) {
 		// The test app diverts PocketBase's mailer to an in-memory one; an
 		// owner's shop sends for real.
 		app.OnMailerSend().UnbindAll()
@@ -88,8 +95,7 @@ func handHookShop(b *testing.B) (*shoptest.Shop, *atomic.Int64) {
 			}
 			return e.Next()
 		})
-	}})
-	trustSMTP(b, shop.SMTP)
+	})
 	return shop, failures
 }
 
