@@ -38,7 +38,7 @@ func NewCommand(app core.App) *cobra.Command {
 			}
 			if rotate {
 				fmt.Fprintln(cmd.ErrOrStderr(), "Rotated. Existing push subscriptions were removed; browsers re-subscribe on their next visit.\n"+
-					"A shop that is already serving switches to the new key within 30 seconds.")
+					"A shop that is already serving hands out the new key at once.")
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), keys.Public)
 			return nil

@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -184,8 +185,11 @@ type plugin struct {
 	senders   map[string]channels.Channel
 	addresses map[string]func(user *core.Record) (string, error)
 	disp      *outbox.Dispatcher
-	stop      context.CancelFunc
-	stopped   chan struct{}
+	// committing holds, per record being written, the lanes its messages
+	// went to, from the write's transaction to its after-commit hook.
+	committing sync.Map // *core.Record → map[channel]due time
+	stop       context.CancelFunc
+	stopped    chan struct{}
 
 	links       *telegramlink.Store
 	vapidKeys   *pushsub.KeyCache
@@ -471,8 +475,13 @@ func (p *plugin) bindEnqueue() {
 	// (including a batch request's), which is when the rows become visible.
 	wake := func(e *core.RecordEvent) error {
 		if p.rules.Load().Watches(e.Record.Collection().Name) {
-			p.disp.Wake()
+			p.wakeAfterCommit(e.Record)
 		}
+		return e.Next()
+	}
+	// A write that failed leaves nothing to wake for.
+	forget := func(e *core.RecordErrorEvent) error {
+		p.committing.Delete(e.Record)
 		return e.Next()
 	}
 	// Priority -1000 makes the transaction the outermost handler, so every
@@ -483,6 +492,9 @@ func (p *plugin) bindEnqueue() {
 	p.app.OnRecordAfterCreateSuccess().Bind(&hook.Handler[*core.RecordEvent]{Id: HookWake, Func: wake})
 	p.app.OnRecordAfterUpdateSuccess().Bind(&hook.Handler[*core.RecordEvent]{Id: HookWake, Func: wake})
 	p.app.OnRecordAfterDeleteSuccess().Bind(&hook.Handler[*core.RecordEvent]{Id: HookWake, Func: wake})
+	p.app.OnRecordAfterCreateError().Bind(&hook.Handler[*core.RecordErrorEvent]{Id: HookWake, Func: forget})
+	p.app.OnRecordAfterUpdateError().Bind(&hook.Handler[*core.RecordErrorEvent]{Id: HookWake, Func: forget})
+	p.app.OnRecordAfterDeleteError().Bind(&hook.Handler[*core.RecordErrorEvent]{Id: HookWake, Func: forget})
 }
 
 // bindRuleDelete cancels the queued messages of a rule being deleted, in

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"time"
 
 	"github.com/pbnotify/pbnotify/channels"
 	"github.com/pbnotify/pbnotify/notify/internal/outbox"
@@ -76,14 +77,39 @@ type evaluated struct {
 // enqueueWrite writes the outbox rows of a write's matches and records its
 // rules that could not be evaluated, on txApp, after the write (a deleted
 // user's messages must not be cascade-deleted with it).
+//
+// It leaves, for the write's after-commit hook, which lanes got messages
+// and when they are due (see wakeAfterCommit).
 func (p *plugin) enqueueWrite(txApp core.App, rec *core.Record, ev evaluated) error {
-	if _, err := p.enqueue(txApp, rec, ev.matches); err != nil {
+	msgs, err := p.enqueue(txApp, rec, ev.matches)
+	if err != nil {
 		return serverError(fmt.Errorf("notify: %w", err))
 	}
 	if err := p.recordUnevaluable(txApp, rec, ev.unevaluable); err != nil {
 		return serverError(fmt.Errorf("notify: %w", err))
 	}
+	if len(msgs) > 0 {
+		due := map[string]time.Time{}
+		for _, m := range msgs {
+			if at, ok := due[m.Channel]; !ok || m.RunAt.Before(at) {
+				due[m.Channel] = m.RunAt
+			}
+		}
+		p.committing.Store(rec, due)
+	}
 	return nil
+}
+
+// wakeAfterCommit tells the dispatcher, once a write committed, which lanes
+// got messages and when they are due; a write whose part was not recorded
+// (another process's hooks, a batch that wrote the record twice) wakes
+// every lane.
+func (p *plugin) wakeAfterCommit(rec *core.Record) {
+	if due, ok := p.committing.LoadAndDelete(rec); ok {
+		p.disp.Notify(due.(map[string]time.Time))
+		return
+	}
+	p.disp.Wake()
 }
 
 // writeError is a failure of the plugin's part of a record write. It reads
@@ -108,20 +134,20 @@ func (e *writeError) Unwrap() []error {
 // Telegram not linked, no push device) or has turned off gets no row: a
 // row would only be skipped. Under mode "first" the one row starts on the
 // first listed channel the recipient can receive.
-func (p *plugin) enqueue(txApp core.App, rec *core.Record, matches []rules.Match) (int, error) {
+func (p *plugin) enqueue(txApp core.App, rec *core.Record, matches []rules.Match) ([]outbox.Message, error) {
 	if len(matches) == 0 {
-		return 0, nil
+		return nil, nil
 	}
 	snapshot, err := json.Marshal(exportRecord(rec))
 	if err != nil {
-		return 0, fmt.Errorf("record snapshot: %w", err)
+		return nil, fmt.Errorf("record snapshot: %w", err)
 	}
 	now := p.cfg.Now().UTC()
 	var msgs []outbox.Message
 	for _, m := range matches {
 		user, err := txApp.FindRecordById(p.cfg.UsersCollection, m.UserID)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return 0, fmt.Errorf("reading the recipient: %w", err)
+			return nil, fmt.Errorf("reading the recipient: %w", err)
 		}
 		var chans []string
 		note := "" // why a "first available" rule passed over channels
@@ -159,7 +185,10 @@ func (p *plugin) enqueue(txApp core.App, rec *core.Record, matches []rules.Match
 			})
 		}
 	}
-	return outbox.Insert(txApp, msgs, now)
+	if _, err := outbox.Insert(txApp, msgs, now); err != nil {
+		return nil, err
+	}
+	return msgs, nil
 }
 
 // unreachable is why user cannot get category on ch now, or "": the

@@ -29,8 +29,8 @@ func VAPIDKeys(app core.App) (webpush.KeyPair, error) {
 // key signing a push is the one the subscription was made with), so their
 // subscriptions are deleted in the same transaction; the storefront's
 // push.js subscribes again on the customer's next visit. A shop serving in
-// another process (the CLI rotating while it runs) uses the new pair within
-// 30 seconds (pushsub.KeyCacheTTL).
+// another process (the CLI rotating while it runs) hands out the new public
+// key at once and signs with the new pair from then on (see handlePushKey).
 func RotateVAPIDKeys(app core.App) (webpush.KeyPair, error) {
 	return pushsub.RotateKeys(app)
 }
@@ -72,12 +72,19 @@ func (p *plugin) bindPushRoutes() {
 	})
 }
 
-// handlePushKey answers from the key cache: the route is anonymous, so it
-// must not cost a database round trip, let alone a write.
+// handlePushKey reads the pair afresh, on the read pool, writing nothing:
+// the key a browser subscribes with must be the current one, also right
+// after a rotation by the CLI in another process. It is also where the
+// senders' cache learns of such a rotation: a browser can only subscribe
+// with a key it got here, so no push is ever signed with a pair older than
+// the key its subscription was made with.
 func (p *plugin) handlePushKey(e *core.RequestEvent) error {
-	keys, err := p.vapidKeys.Get()
+	keys, err := pushsub.LoadKeys(e.App)
 	if err != nil {
 		return e.InternalServerError("Web push keys are not available.", err)
+	}
+	if cached, err := p.vapidKeys.Get(); err == nil && cached.Public != keys.Public {
+		p.vapidKeys.Invalidate()
 	}
 	return e.JSON(http.StatusOK, map[string]string{"publicKey": keys.Public})
 }

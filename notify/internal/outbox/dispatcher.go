@@ -122,6 +122,10 @@ type Dispatcher struct {
 	other   *laneState
 	wake    chan struct{}
 	running atomic.Bool
+
+	mu      sync.Mutex // guards what Wake and Notify leave for the loop
+	wakeAll bool
+	hints   map[string]time.Time
 }
 
 // laneState is a lane while the dispatcher runs.
@@ -136,6 +140,13 @@ type laneState struct {
 	// dispatcher, or the poll interval passes.
 	checkAt  time.Time
 	pollOnly bool // looked at every otherLaneInterval only
+	// scan says the lane may hold rows this process was not told about (at
+	// start, at a poll, after a plain Wake): a claim that drains it is
+	// followed by asking the database when the next one is due.
+	scan bool
+	// hint is the earliest future runAt this process was told about and
+	// has not claimed yet; zero when none.
+	hint time.Time
 
 	// The lane's statements, prepared once per Run: SQLite's parser is a
 	// large part of a small statement's cost.
@@ -145,10 +156,24 @@ type laneState struct {
 // due reports whether the lane should be claimed from at now.
 func (l *laneState) due(now time.Time) bool { return l.checkAt.IsZero() || !now.Before(l.checkAt) }
 
-// recheckBy makes the lane look for due messages by t at the latest.
-func (l *laneState) recheckBy(t time.Time) {
-	if !l.checkAt.IsZero() && t.Before(l.checkAt) {
-		l.checkAt = t
+// tell makes the lane look for due messages by at, at the latest.
+func (l *laneState) tell(at, now time.Time) {
+	if !at.After(now) {
+		l.checkAt = time.Time{}
+		return
+	}
+	if l.hint.IsZero() || at.Before(l.hint) {
+		l.hint = at
+	}
+	if !l.checkAt.IsZero() && at.Before(l.checkAt) {
+		l.checkAt = at
+	}
+}
+
+// rescan makes the lane look now, and ask the database what else is due.
+func (l *laneState) rescan() {
+	if !l.pollOnly {
+		l.checkAt, l.scan = time.Time{}, true
 	}
 }
 
@@ -183,12 +208,53 @@ func New(app core.App, cfg Config, deliver Deliver) (*Dispatcher, error) {
 	return d, nil
 }
 
-// Wake makes the dispatcher look for due messages now. It never blocks and
-// is safe to call at any time, running or not.
+// Wake makes the dispatcher look for due messages on every lane now. It
+// never blocks and is safe to call at any time, running or not.
 func (d *Dispatcher) Wake() {
+	d.mu.Lock()
+	d.wakeAll = true
+	d.mu.Unlock()
+	d.poke()
+}
+
+// Notify tells the dispatcher that messages were committed on these
+// channels, due at these times: only their lanes look, and a lane knows
+// when its next message is due without asking the database. Like Wake, it
+// never blocks.
+func (d *Dispatcher) Notify(due map[string]time.Time) {
+	d.mu.Lock()
+	if d.hints == nil {
+		d.hints = map[string]time.Time{}
+	}
+	for ch, at := range due {
+		if cur, ok := d.hints[ch]; !ok || at.Before(cur) {
+			d.hints[ch] = at
+		}
+	}
+	d.mu.Unlock()
+	d.poke()
+}
+
+func (d *Dispatcher) poke() {
 	select {
 	case d.wake <- struct{}{}:
 	default:
+	}
+}
+
+// woken applies what Wake and Notify said since the last time.
+func (d *Dispatcher) woken(now time.Time) {
+	d.mu.Lock()
+	all, hints := d.wakeAll, d.hints
+	d.wakeAll, d.hints = false, nil
+	d.mu.Unlock()
+	if all {
+		for _, l := range d.lanes {
+			l.rescan()
+		}
+	}
+	for ch, at := range hints {
+		d.laneOf(ch).tell(at, now)
 	}
 }
 
@@ -236,7 +302,7 @@ func (d *Dispatcher) Run(stop context.Context) {
 	for _, l := range d.lanes {
 		l.jobs = make(chan Job, l.capacity())
 		l.held = 0
-		l.checkAt = time.Time{}
+		l.checkAt, l.scan, l.hint = time.Time{}, true, time.Time{}
 		l.claimQ = d.app.NonconcurrentDB().NewQuery(claimSQL(l.lane)).Prepare()
 		l.nextDueQ = d.app.DB().NewQuery(nextDueSQL(l.lane)).Prepare()
 		for range l.workers {
@@ -309,7 +375,7 @@ func (d *Dispatcher) Run(stop context.Context) {
 						if o.Channel != "" {
 							ch = o.Channel
 						}
-						d.laneOf(ch).recheckBy(o.RunAt)
+						d.laneOf(ch).tell(o.RunAt, cfg.Now())
 					}
 				}
 				pending = pending[:0]
@@ -340,9 +406,7 @@ func (d *Dispatcher) Run(stop context.Context) {
 		if time.Since(lastPoll) >= cfg.PollInterval {
 			lastPoll = time.Now()
 			for _, l := range d.lanes {
-				if !l.pollOnly {
-					l.checkAt = time.Time{}
-				}
+				l.rescan()
 			}
 		}
 		if !stopping.Load() && len(pending) == 0 {
@@ -369,20 +433,32 @@ func (d *Dispatcher) Run(stop context.Context) {
 					l.held++
 					l.jobs <- j // never blocks: held <= capacity
 				}
-				if len(jobs) > 0 {
+				if len(jobs) == free {
 					continue // there may be more: look again when workers free
 				}
-				next, ok, err := nextDue(l.nextDueQ, l.lane, mine())
-				switch {
-				case err != nil:
-					log.Error("notify: reading the next due message failed", "error", err)
-					wait = min(time.Second, cfg.PollInterval)
-				case ok:
-					l.checkAt = next
-					wait = min(wait, max(next.Sub(now), 10*time.Millisecond))
-				default:
-					l.checkAt = now.Add(cfg.PollInterval) // until woken or polled
+				// Drained. What comes next is known from what this process
+				// was told, or, after a start, a poll or a plain Wake, from
+				// the database.
+				if !l.hint.IsZero() && !l.hint.After(now) {
+					l.hint = time.Time{}
 				}
+				l.checkAt = now.Add(cfg.PollInterval)
+				if !l.hint.IsZero() {
+					l.checkAt = l.hint
+				}
+				if l.scan {
+					next, ok, err := nextDue(l.nextDueQ, l.lane, mine())
+					switch {
+					case err != nil:
+						log.Error("notify: reading the next due message failed", "error", err)
+						wait = min(time.Second, cfg.PollInterval)
+					case ok:
+						l.checkAt, l.scan = next, false
+					default:
+						l.scan = false
+					}
+				}
+				wait = min(wait, max(l.checkAt.Sub(now), 10*time.Millisecond))
 				if l.pollOnly {
 					l.checkAt = now.Add(max(cfg.PollInterval, otherLaneInterval))
 				}
@@ -403,11 +479,7 @@ func (d *Dispatcher) Run(stop context.Context) {
 		case o := <-results:
 			received(o)
 		case <-d.wake:
-			for _, l := range d.lanes { // a commit queued messages, somewhere
-				if !l.pollOnly {
-					l.checkAt = time.Time{}
-				}
-			}
+			d.woken(cfg.Now())
 		case <-timer.C:
 		case <-stopC:
 			stopC = nil

@@ -97,14 +97,11 @@ func RotateKeys(app core.App) (webpush.KeyPair, error) {
 }
 
 // KeyCacheTTL is how long a KeyCache trusts the pair it read. It bounds how
-// long a shop serving in one process keeps the pair that another process
-// replaced ("./shop notify vapid --rotate" while "./shop serve" runs): for
-// up to 30 s the key route may still hand out the old public key and pushes
-// are signed with the old pair. The rotation deleted every subscription, so
-// nothing is sent with the wrong key; a browser that subscribes in that
-// window does so with the old key, and the storefront's push.js, which
-// compares its subscription's key with the route's on every visit,
-// subscribes it again on the customer's next visit.
+// long a process keeps signing with a pair that another process replaced
+// ("./shop notify vapid --rotate" while "./shop serve" runs). The rotation
+// deleted every subscription, and the plugin's key route reads the pair
+// afresh and invalidates the cache when it changed, so a browser that
+// subscribes with the new key is never pushed to with the old pair.
 const KeyCacheTTL = 30 * time.Second
 
 // keyCacheStoreKey is where RegisterKeyCache puts the cache in app.Store(),
