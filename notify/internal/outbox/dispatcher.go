@@ -106,6 +106,14 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
+// minQueue is the least number of claimed messages a lane keeps waiting
+// for its workers (see capacity).
+const minQueue = 32
+
+// finalizeLinger is how long a delivered message's outcome may wait for
+// others to be written with it.
+const finalizeLinger = 3 * time.Millisecond
+
 // otherLaneInterval is how often the lane of unregistered channels is
 // looked at: its rows are leftovers of a channel taken out of the
 // configuration, and looking costs a scan of the queue.
@@ -177,14 +185,18 @@ func (l *laneState) rescan() {
 	}
 }
 
-// capacity is how many messages a lane holds at most: one per worker in
-// flight and one per worker waiting, so a worker never waits for a claim.
-func (l *laneState) capacity() int { return 2 * l.workers }
+// capacity is how many messages a lane holds at most: its workers' and a
+// queue of claimed ones waiting for a worker, so a worker never waits for a
+// claim. The queue is deep because a claim is a write, and under load a
+// write waits its turn behind the order writes on SQLite's one writer:
+// fetching many at a time keeps the lane fed (their leases are renewed
+// while they wait, so waiting costs nothing).
+func (l *laneState) capacity() int { return l.workers + max(l.workers, minQueue) }
 
 // refill is how many free places make a lane claim again: claims come in
-// batches of about a worker each (one write instead of one per message),
-// while the waiting half keeps the workers busy.
-func (l *laneState) refill() int { return l.workers }
+// batches (one write instead of one per message), while the rest of the
+// queue keeps the workers busy.
+func (l *laneState) refill() int { return max(1, l.capacity()/2) }
 
 // New returns a dispatcher over app's outbox.
 func New(app core.App, cfg Config, deliver Deliver) (*Dispatcher, error) {
@@ -336,7 +348,12 @@ func (d *Dispatcher) Run(stop context.Context) {
 	stopC := stop.Done()
 	var graceC, giveUpC <-chan time.Time
 
+	var firstPending time.Time // when the oldest unwritten outcome arrived
+	failing := false           // the last write of outcomes failed
 	received := func(o Outcome) {
+		if len(pending) == 0 {
+			firstPending = time.Now()
+		}
 		pending = append(pending, o)
 		d.laneOf(o.Job.Channel).held--
 	}
@@ -360,14 +377,22 @@ func (d *Dispatcher) Run(stop context.Context) {
 		}
 
 		wait := cfg.PollInterval
-		if len(pending) > 0 {
+		// While more outcomes are on their way, the first one waits a
+		// moment for them: the messages of one order, sent on several
+		// lanes at once, are written in one transaction instead of one each.
+		linger := finalizeLinger - time.Since(firstPending)
+		if len(pending) > 0 && len(pending) < len(inflight) && linger > 0 && !failing && !stopping.Load() {
+			wait = linger
+		} else if len(pending) > 0 {
 			// Outcomes are written before anything new is claimed: if they
 			// cannot be (disk full), nothing more is sent until they are,
 			// and the renewed leases keep the rows from being sent again.
 			if _, err := Finalize(d.app, cfg.Now(), pending); err != nil {
 				log.Error("notify: recording outcomes failed; retrying", "count", len(pending), "error", err)
 				wait = min(time.Second, cfg.PollInterval)
+				failing = true
 			} else {
+				failing = false
 				for _, o := range pending {
 					delete(inflight, o.Job.ID)
 					if o.Status == StatusQueued { // a retry, a snooze or a move
@@ -409,7 +434,7 @@ func (d *Dispatcher) Run(stop context.Context) {
 				l.rescan()
 			}
 		}
-		if !stopping.Load() && len(pending) == 0 {
+		if !stopping.Load() && !failing {
 			now := cfg.Now()
 			for _, l := range d.lanes {
 				free := l.capacity() - l.held
