@@ -178,6 +178,18 @@ func (l *laneState) tell(at, now time.Time) {
 	}
 }
 
+// after returns when the lane should look next, at now with nothing known
+// to be due: at its earliest hint, else after poll.
+func (l *laneState) after(now time.Time, poll time.Duration) time.Time {
+	if !l.hint.IsZero() && !l.hint.After(now) {
+		l.hint = time.Time{} // claimed by now, or gone
+	}
+	if !l.hint.IsZero() && l.hint.Before(now.Add(poll)) {
+		return l.hint
+	}
+	return now.Add(poll)
+}
+
 // rescan makes the lane look now, and ask the database what else is due.
 func (l *laneState) rescan() {
 	if !l.pollOnly {
@@ -447,6 +459,30 @@ func (d *Dispatcher) Run(stop context.Context) {
 					wait = min(wait, max(l.checkAt.Sub(now), 10*time.Millisecond))
 					continue
 				}
+				if l.scan {
+					// The lane may hold rows this process was not told
+					// about. Ask first, with a read, and claim (a write)
+					// only if one is due: an idle poll costs a read a lane.
+					l.scan = false
+					next, ok, err := nextDue(l.nextDueQ, l.lane, mine())
+					if err != nil {
+						log.Error("notify: reading the next due message failed", "error", err)
+						wait = min(time.Second, cfg.PollInterval)
+						l.scan = true
+						continue
+					}
+					if !ok || next.After(now) {
+						l.checkAt = l.after(now, cfg.PollInterval)
+						if ok && next.Before(l.checkAt) {
+							l.checkAt = next
+						}
+						wait = min(wait, max(l.checkAt.Sub(now), 10*time.Millisecond))
+						continue
+					}
+					// Due rows were found; what comes after them is not
+					// known until the lane is drained: ask again then.
+					l.scan = true
+				}
 				jobs, err := claim(l.claimQ, l.lane, now, cfg.Lease, free, mine())
 				if err != nil {
 					log.Error("notify: claiming messages failed", "error", err)
@@ -459,28 +495,21 @@ func (d *Dispatcher) Run(stop context.Context) {
 					l.jobs <- j // never blocks: held <= capacity
 				}
 				if len(jobs) == free {
+					l.checkAt = time.Time{}
 					continue // there may be more: look again when workers free
 				}
 				// Drained. What comes next is known from what this process
-				// was told, or, after a start, a poll or a plain Wake, from
-				// the database.
-				if !l.hint.IsZero() && !l.hint.After(now) {
-					l.hint = time.Time{}
-				}
-				l.checkAt = now.Add(cfg.PollInterval)
-				if !l.hint.IsZero() {
-					l.checkAt = l.hint
-				}
+				// was told, or, after a scan, from the database.
+				l.checkAt = l.after(now, cfg.PollInterval)
 				if l.scan {
+					l.scan = false
 					next, ok, err := nextDue(l.nextDueQ, l.lane, mine())
 					switch {
 					case err != nil:
 						log.Error("notify: reading the next due message failed", "error", err)
 						wait = min(time.Second, cfg.PollInterval)
-					case ok:
-						l.checkAt, l.scan = next, false
-					default:
-						l.scan = false
+					case ok && next.Before(l.checkAt):
+						l.checkAt = next
 					}
 				}
 				wait = min(wait, max(l.checkAt.Sub(now), 10*time.Millisecond))
