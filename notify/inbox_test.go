@@ -10,6 +10,7 @@ import (
 )
 
 func TestInboxRead(t *testing.T) {
+	t.Parallel()
 	shop := shoptest.New(t, shoptest.Options{})
 	anna := shop.SignUp("Anna", "anna@example.org", "en")
 	bob := shop.SignUp("Bob", "bob@example.org", "en")
@@ -47,6 +48,7 @@ func TestInboxRead(t *testing.T) {
 }
 
 func TestPreferences(t *testing.T) {
+	t.Parallel()
 	// The delay below runs on the fake clock: on the wall clock a loaded
 	// machine could send before the customer's change is saved.
 	shop := shoptest.New(t, shoptest.Options{FakeClock: true})

@@ -60,6 +60,7 @@ func deliveredTo(shop *shoptest.Shop) map[string]int {
 }
 
 func TestSlowMailServerGetsEachMessageOnce(t *testing.T) {
+	t.Parallel()
 	// A mail server that takes longer than the lease to answer each
 	// message, with 16 order confirmations queued in one transaction: the
 	// ones being sent and the ones waiting for a connection all outlive the
@@ -107,6 +108,7 @@ func TestSlowMailServerGetsEachMessageOnce(t *testing.T) {
 }
 
 func TestTransientErrorsAreRetried(t *testing.T) {
+	t.Parallel()
 	// A database error on the way to sending (the template or the guard's
 	// record cannot be read) is not the message's fault: it is retried, and
 	// sent once the database answers again. The delay and the backoff run
@@ -169,6 +171,7 @@ func retriedOnClock(t *testing.T, shop *shoptest.Shop, filter string, params map
 }
 
 func TestAdminRetryUsesTheCurrentAddress(t *testing.T) {
+	t.Parallel()
 	// The mailbox was wrong, the message failed; the customer's address is
 	// corrected and the admin retries: it goes to the new address.
 	shop := shoptest.New(t, shoptest.Options{})
@@ -192,6 +195,7 @@ func TestAdminRetryUsesTheCurrentAddress(t *testing.T) {
 }
 
 func TestShutdownWithAHungMailServer(t *testing.T) {
+	t.Parallel()
 	// A mail server that never answers the end of a message: shutdown takes
 	// the grace period, not the SMTP timeouts, and the message goes back to
 	// the queue for the next start.
@@ -222,6 +226,7 @@ func TestShutdownWithAHungMailServer(t *testing.T) {
 }
 
 func TestDiskFull(t *testing.T) {
+	t.Parallel()
 	shop := shoptest.New(t, shoptest.Options{FakeClock: true, Config: notify.Config{Lease: 30 * time.Second}})
 	anna := shop.SignUp("Anna", "anna@example.org", "en")
 	shop.SMTP.Wait(t, 1, 20*time.Second)
@@ -260,6 +265,7 @@ func TestDiskFull(t *testing.T) {
 }
 
 func TestOneCustomerDoesNotStallOthers(t *testing.T) {
+	t.Parallel()
 	// Anna, with Telegram linked, places 40 orders at once; Telegram allows
 	// one message a second to her chat. Ivan's order confirmation, email,
 	// Telegram and inbox, goes out while hers wait their turn: with the

@@ -14,6 +14,7 @@ import (
 func urlq(s string) string { return url.QueryEscape(s) }
 
 func TestRepeatedStatusDoesNotSendTwice(t *testing.T) {
+	t.Parallel()
 	shop := shoptest.New(t, shoptest.Options{})
 	admin := shop.SuperuserToken()
 	anna := shop.SignUp("Anna", "anna@example.org", "en")
@@ -42,6 +43,7 @@ func TestRepeatedStatusDoesNotSendTwice(t *testing.T) {
 }
 
 func TestDelayAndGuard(t *testing.T) {
+	t.Parallel()
 	// The delay runs on the fake clock: on the wall clock a loaded machine
 	// can take longer than the delay between the change and the check that
 	// the message still waits.
@@ -79,6 +81,7 @@ func TestDelayAndGuard(t *testing.T) {
 }
 
 func TestRulesChangeWithoutRestart(t *testing.T) {
+	t.Parallel()
 	shop := shoptest.New(t, shoptest.Options{})
 	admin := shop.SuperuserToken()
 	anna := shop.SignUp("Anna", "anna@example.org", "en")
@@ -100,6 +103,7 @@ func TestRulesChangeWithoutRestart(t *testing.T) {
 }
 
 func TestPreviewAndTestSend(t *testing.T) {
+	t.Parallel()
 	shop := shoptest.New(t, shoptest.Options{})
 	admin := shop.SuperuserToken()
 	anna := shop.SignUp("Anna", "anna@example.org", "en")
@@ -142,6 +146,7 @@ func TestPreviewAndTestSend(t *testing.T) {
 }
 
 func TestDeletingARuleCancelsItsQueuedMessages(t *testing.T) {
+	t.Parallel()
 	shop := shoptest.New(t, shoptest.Options{})
 	admin := shop.SuperuserToken()
 	anna := shop.SignUp("Anna", "anna@example.org", "en")
