@@ -9,6 +9,7 @@ import (
 )
 
 func TestCustomersSeeOnlyTheirOwnData(t *testing.T) {
+	t.Parallel()
 	shop := shoptest.New(t, shoptest.Options{})
 	admin := shop.SuperuserToken()
 	anna := shop.SignUp("Anna", "anna@example.org", "en")
@@ -70,6 +71,7 @@ func TestCustomersSeeOnlyTheirOwnData(t *testing.T) {
 }
 
 func TestBrokenTemplatesAndRulesAreRefused(t *testing.T) {
+	t.Parallel()
 	shop := shoptest.New(t, shoptest.Options{})
 	admin := shop.SuperuserToken()
 	list := shop.MustDo(200, "GET", "/api/collections/notifyTemplates/records?filter="+urlq("key='order.shipped' && locale='en'"), admin, nil)

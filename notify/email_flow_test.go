@@ -53,6 +53,7 @@ func placeOrder(t *testing.T, shop *shoptest.Shop, c shoptest.Customer) shoptest
 }
 
 func TestCustomerJourneyEmails(t *testing.T) {
+	t.Parallel()
 	shop := shoptest.New(t, shoptest.Options{})
 	admin := shop.SuperuserToken()
 	anna := shop.SignUp("Anna", "anna@example.org", "en")
@@ -125,6 +126,7 @@ func TestCustomerJourneyEmails(t *testing.T) {
 }
 
 func TestSMTPFailures(t *testing.T) {
+	t.Parallel()
 	shop := shoptest.New(t, shoptest.Options{Config: notify.Config{MaxAttempts: 3}})
 	anna := shop.SignUp("Anna", "anna@example.org", "en")
 	emailTo(t, shop, "anna@example.org", "Welcome")
@@ -169,6 +171,7 @@ func TestSMTPFailures(t *testing.T) {
 }
 
 func TestNoSMTPMarksSkipped(t *testing.T) {
+	t.Parallel()
 	shop := shoptest.New(t, shoptest.Options{NoSMTP: true})
 	shop.SignUp("Anna", "anna@example.org", "en")
 	m := shop.WaitMessage("template = 'user.created' && channel = 'email'", nil, notify.StatusSkipped, notify.StatusSent, notify.StatusFailed)
@@ -181,6 +184,7 @@ func TestNoSMTPMarksSkipped(t *testing.T) {
 }
 
 func TestMailSettingsArePickedUp(t *testing.T) {
+	t.Parallel()
 	shop := shoptest.New(t, shoptest.Options{})
 	settings := shop.App.Settings()
 	settings.SMTP.Enabled = false
@@ -205,6 +209,7 @@ func TestMailSettingsArePickedUp(t *testing.T) {
 }
 
 func TestUserDataIsEscaped(t *testing.T) {
+	t.Parallel()
 	shop := shoptest.New(t, shoptest.Options{})
 	shop.SignUp("<script>alert(1)</script>", "xss@example.org", "en")
 	m := emailTo(t, shop, "xss@example.org", "Welcome")

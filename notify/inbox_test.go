@@ -3,12 +3,14 @@ package notify_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pbnotify/pbnotify/internal/shoptest"
 	"github.com/pbnotify/pbnotify/notify"
 )
 
 func TestInboxRead(t *testing.T) {
+	t.Parallel()
 	shop := shoptest.New(t, shoptest.Options{})
 	anna := shop.SignUp("Anna", "anna@example.org", "en")
 	bob := shop.SignUp("Bob", "bob@example.org", "en")
@@ -46,7 +48,10 @@ func TestInboxRead(t *testing.T) {
 }
 
 func TestPreferences(t *testing.T) {
-	shop := shoptest.New(t, shoptest.Options{})
+	t.Parallel()
+	// The delay below runs on the fake clock: on the wall clock a loaded
+	// machine could send before the customer's change is saved.
+	shop := shoptest.New(t, shoptest.Options{FakeClock: true})
 	admin := shop.SuperuserToken()
 	anna := shop.SignUp("Anna", "anna@example.org", "en")
 	me := "/api/collections/users/records/" + anna.ID
@@ -91,6 +96,7 @@ func TestPreferences(t *testing.T) {
 		shop.MustDo(200, "PATCH", me, anna.Token, map[string]any{"notifyPrefs": map[string]any{}})
 		shop.MustDo(200, "PATCH", "/api/collections/orders/records/"+order, admin, map[string]any{"status": "delivered"})
 		shop.MustDo(200, "PATCH", me, anna.Token, map[string]any{"notifyPrefs": map[string]any{"email": map[string]any{"service": false}}})
+		shop.Clock.Advance(time.Second)
 		m := shop.WaitMessage("rule.name = 'Delivery news'", nil, notify.StatusSkipped, notify.StatusSent)
 		if m.GetString("status") != notify.StatusSkipped || m.GetString("error") != "the customer turned off service messages on email" {
 			t.Errorf("status=%s error=%q; want skipped because the customer turned it off", m.GetString("status"), m.GetString("error"))

@@ -21,6 +21,7 @@ func countRows(t *testing.T, shop *shoptest.Shop, table, where string) int {
 }
 
 func TestOutboxCommitsWithTheWrite(t *testing.T) {
+	t.Parallel()
 	shop := shoptest.New(t, shoptest.Options{})
 	anna := shop.SignUp("Anna", "anna@example.org", "en")
 	shop.WaitMessage("template = 'user.created' && channel = 'email'", nil, notify.StatusSent)
@@ -112,6 +113,7 @@ func mustExec(t *testing.T, shop *shoptest.Shop, sql string) {
 }
 
 func TestExpiredLeaseIsDeliveredOnce(t *testing.T) {
+	t.Parallel()
 	shop := shoptest.New(t, shoptest.Options{})
 	anna := shop.SignUp("Anna", "anna@example.org", "en")
 	emailTo(t, shop, "anna@example.org", "Welcome")

@@ -59,6 +59,7 @@ func (l *writeLog) statements() []string {
 }
 
 func TestVAPIDSubjectIsCheckedAtRegister(t *testing.T) {
+	t.Parallel()
 	app, err := tests.NewTestAppWithConfig(core.BaseAppConfig{DataDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -94,6 +95,7 @@ func TestVAPIDSubjectIsCheckedAtRegister(t *testing.T) {
 // The key route is anonymous and every push needs the key pair: neither may
 // create tables or queue on the single write connection.
 func TestPushKeyAndSendStayOffTheWriteConnection(t *testing.T) {
+	t.Parallel()
 	t.Run("key route", func(t *testing.T) {
 		var log writeLog
 		shop := shoptest.New(t, shoptest.Options{

@@ -20,6 +20,7 @@ import (
 // order; its message is logged failed and the rule flagged. Breaking an
 // active rule through the dashboard or the API is refused.
 func TestBrokenRuleDoesNotFailOrders(t *testing.T) {
+	t.Parallel()
 	shop := shoptest.New(t, shoptest.Options{})
 	admin := shop.SuperuserToken()
 	anna := shop.SignUp("Anna", "anna@example.org", "en")
@@ -93,6 +94,7 @@ func TestBrokenRuleDoesNotFailOrders(t *testing.T) {
 // Finding 6, second half: a genuine database error while evaluating fails
 // the write as a server error, not as the customer's 400.
 func TestDatabaseErrorFailsTheWriteAsServerError(t *testing.T) {
+	t.Parallel()
 	shop := shoptest.New(t, shoptest.Options{})
 	admin := shop.SuperuserToken()
 	anna := shop.SignUp("Anna", "anna@example.org", "en")
@@ -119,6 +121,7 @@ func TestDatabaseErrorFailsTheWriteAsServerError(t *testing.T) {
 // Finding 10: an update rule without a watched field notifies once per
 // distinct change, on a collection without an "updated" field too.
 func TestUpdateRuleWithoutWatchedFieldOnCollectionWithoutUpdated(t *testing.T) {
+	t.Parallel()
 	shop := shoptest.New(t, shoptest.Options{})
 	admin := shop.SuperuserToken()
 	anna := shop.SignUp("Anna", "anna@example.org", "en")
@@ -168,6 +171,7 @@ func (c smsChannel) Send(ctx context.Context, m *channels.Message) (string, erro
 
 // Finding 11: channel names come from the registered channels.
 func TestRuleOnARegisteredChannel(t *testing.T) {
+	t.Parallel()
 	sms := smsChannel{sent: make(chan *channels.Message, 10)}
 	shop := shoptest.New(t, shoptest.Options{Config: notify.Config{
 		Channels: []channels.Channel{sms},
@@ -208,6 +212,7 @@ func TestRuleOnARegisteredChannel(t *testing.T) {
 // indexes a newer version introduced, keeps the owner's changes, and run
 // once more changes nothing.
 func TestInstallCollectionsUpgradesExistingCollections(t *testing.T) {
+	t.Parallel()
 	app, err := tests.NewTestAppWithConfig(core.BaseAppConfig{DataDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)

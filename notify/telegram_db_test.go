@@ -11,6 +11,7 @@ import (
 // A database error while looking up a Telegram link is not "not linked":
 // the message is retried, and goes out once the database answers again.
 func TestTelegramLinkLookupErrorIsRetried(t *testing.T) {
+	t.Parallel()
 	shop, bot := telegramShop(t, func(c *notify.Config) { c.MaxAttempts = 1000 })
 	anna := shop.SignUp("Anna", "anna@example.org", "en")
 	const chat = 5550007

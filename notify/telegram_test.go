@@ -53,6 +53,7 @@ func lastTo(bot *telegramtest.Server, chat int64) telegramtest.SentMessage {
 }
 
 func TestTelegramLinkingAndDelivery(t *testing.T) {
+	t.Parallel()
 	shop, bot := telegramShop(t, nil)
 	admin := shop.SuperuserToken()
 	anna := shop.SignUp("Anna", "anna@example.org", "en")
@@ -135,6 +136,7 @@ func TestTelegramLinkingAndDelivery(t *testing.T) {
 }
 
 func TestTelegramExpiredTokenAndGroups(t *testing.T) {
+	t.Parallel()
 	shop, bot := telegramShop(t, func(c *notify.Config) { c.TelegramLinkTTL = 100 * time.Millisecond })
 	anna := shop.SignUp("Anna", "anna@example.org", "en")
 	url := shop.MustDo(200, "POST", "/api/notify/telegram/link", anna.Token, nil).String("url")
@@ -155,6 +157,7 @@ func TestTelegramExpiredTokenAndGroups(t *testing.T) {
 }
 
 func TestTelegramWebhook(t *testing.T) {
+	t.Parallel()
 	shop, bot := telegramShop(t, func(c *notify.Config) { c.TelegramWebhookSecret = "hook-secret" })
 	anna := shop.SignUp("Anna", "anna@example.org", "en")
 	url := shop.MustDo(200, "POST", "/api/notify/telegram/link", anna.Token, nil).String("url")
@@ -195,6 +198,7 @@ func TestTelegramWebhook(t *testing.T) {
 }
 
 func TestTelegramErrors(t *testing.T) {
+	t.Parallel()
 	shop, bot := telegramShop(t, nil)
 	admin := shop.SuperuserToken()
 	anna := shop.SignUp("Anna", "anna@example.org", "en")
@@ -261,6 +265,7 @@ func TestTelegramErrors(t *testing.T) {
 }
 
 func TestTelegramLongMessageIsSplit(t *testing.T) {
+	t.Parallel()
 	shop, bot := telegramShop(t, nil)
 	anna := shop.SignUp("Anna", "anna@example.org", "en")
 	linkTelegram(t, shop, bot, anna, 5550006)

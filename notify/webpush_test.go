@@ -30,6 +30,7 @@ func subscribe(t *testing.T, shop *shoptest.Shop, c shoptest.Customer, sub webpu
 }
 
 func TestPushSubscribeRoute(t *testing.T) {
+	t.Parallel()
 	shop, svc := pushShop(t)
 	anna := shop.SignUp("Anna", "anna@example.org", "en")
 	bob := shop.SignUp("Bob", "bob@example.org", "en")
@@ -134,6 +135,7 @@ func TestPushSubscribeRoute(t *testing.T) {
 }
 
 func TestPushOnOrderUpdate(t *testing.T) {
+	t.Parallel()
 	shop, svc := pushShop(t)
 	admin := shop.SuperuserToken()
 	anna := shop.SignUp("Anna", "anna@example.org", "en")
@@ -185,6 +187,7 @@ func TestPushOnOrderUpdate(t *testing.T) {
 }
 
 func TestVAPIDRotation(t *testing.T) {
+	t.Parallel()
 	shop, svc := pushShop(t)
 	anna := shop.SignUp("Anna", "anna@example.org", "en")
 	old := shop.MustDo(200, "GET", "/api/notify/webpush/key", "", nil).String("publicKey")

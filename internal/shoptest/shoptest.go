@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -74,10 +75,96 @@ type Options struct {
 	BeforeServe func(app *tests.TestApp)
 }
 
+// template is the data dir every shop of the test binary starts from: the
+// shop's migrations applied, once. Running every migration (the system
+// collections, the shop's, the notify collections and the validated default
+// templates) took about a second per shop under the race detector; copying
+// the result takes milliseconds, as PocketBase's own tests copy their test
+// data dir.
+var template struct {
+	mu      sync.Mutex
+	enabled bool   // set by Main, which removes the dir when the tests end
+	dir     string // made on first use
+}
+
+// Main runs the tests of a package whose tests start shops, with the shops
+// started from one data dir migrated once, and removes that dir afterwards.
+// Call it from TestMain:
+//
+//	func TestMain(m *testing.M) { shoptest.Main(m) }
+//
+// Without it New migrates an empty data dir for every shop, which gives the
+// same shop more slowly.
+func Main(m *testing.M) {
+	template.mu.Lock()
+	template.enabled = true
+	template.mu.Unlock()
+	code := m.Run()
+	template.mu.Lock()
+	if template.dir != "" {
+		_ = os.RemoveAll(template.dir)
+	}
+	template.mu.Unlock()
+	os.Exit(code)
+}
+
+// templateDir returns the migrated template data dir, making it on first
+// use, or "" when Main is not in use.
+func templateDir() (string, error) {
+	template.mu.Lock()
+	defer template.mu.Unlock()
+	if !template.enabled || template.dir != "" {
+		return template.dir, nil
+	}
+	app, err := newMigratedApp()
+	if err != nil {
+		return "", fmt.Errorf("template data dir: %w", err)
+	}
+	// Closed, the app's data dir is the template.
+	if err := app.ResetBootstrapState(); err != nil {
+		_ = os.RemoveAll(app.DataDir())
+		return "", fmt.Errorf("template data dir: close: %w", err)
+	}
+	template.dir = app.DataDir()
+	return template.dir, nil
+}
+
+// newMigratedApp returns a test app on a fresh data dir with every
+// migration applied and cheap passwords. Its Cleanup removes the dir.
+func newMigratedApp() (*tests.TestApp, error) {
+	empty, err := os.MkdirTemp("", "shoptest_empty_*")
+	if err != nil {
+		return nil, fmt.Errorf("new app: %w", err)
+	}
+	defer os.RemoveAll(empty)
+	// NewTestAppWithConfig copies empty into a dir of its own and migrates
+	// that copy.
+	app, err := tests.NewTestAppWithConfig(core.BaseAppConfig{DataDir: empty})
+	if err != nil {
+		return nil, fmt.Errorf("new app: %w", err)
+	}
+	if err := cheapPasswords(app); err != nil {
+		app.Cleanup()
+		return nil, fmt.Errorf("new app: %w", err)
+	}
+	return app, nil
+}
+
 // New starts a shop for the duration of the test.
 func New(t testing.TB, opts Options) *Shop {
 	t.Helper()
-	app, err := tests.NewTestAppWithConfig(core.BaseAppConfig{DataDir: t.TempDir()})
+	dataDir, err := templateDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var app *tests.TestApp
+	if dataDir != "" {
+		// The test app works on its own copy of the template.
+		app, err = tests.NewTestAppWithConfig(core.BaseAppConfig{DataDir: dataDir})
+	} else {
+		// Without Main: make this shop's data dir as the template is made.
+		app, err = newMigratedApp()
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,6 +243,33 @@ func (s *Shop) Restart() error {
 		return err
 	}
 	return s.App.OnServe().Trigger(&core.ServeEvent{App: s.App, Router: router}, func(*core.ServeEvent) error { return nil })
+}
+
+// bcryptMinCost is bcrypt.MinCost: 16 key-expansion rounds instead of the
+// default 1024.
+const bcryptMinCost = 4
+
+// cheapPasswords hashes the passwords of customers and superusers with
+// bcrypt's lowest cost. At PocketBase's default cost, signing up and
+// signing in hash a password twice, which under the race detector took
+// over 2 s per customer, most of a test's time; no test here is about the
+// strength of the hash.
+func cheapPasswords(app core.App) error {
+	for _, name := range []string{"users", core.CollectionNameSuperusers} {
+		coll, err := app.FindCollectionByNameOrId(name)
+		if err != nil {
+			return fmt.Errorf("cheap passwords: %w", err)
+		}
+		f, ok := coll.Fields.GetByName(core.FieldNamePassword).(*core.PasswordField)
+		if !ok {
+			return fmt.Errorf("cheap passwords: %s has no password field", name)
+		}
+		f.Cost = bcryptMinCost
+		if err := app.Save(coll); err != nil {
+			return fmt.Errorf("cheap passwords: save %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // Response is a decoded JSON reply.
