@@ -7,8 +7,6 @@ import (
 	"github.com/pocketbase/pocketbase/tools/hook"
 )
 
-const HookInboxRead = "__notifyInboxRead__"
-
 // bindInboxRead lets a customer mark their own inbox messages read and
 // change nothing else on them. The collection's update rule admits only
 // the owner's inbox rows; this hook admits only readAt.

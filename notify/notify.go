@@ -198,24 +198,6 @@ type plugin struct {
 	pollingDone chan struct{}
 }
 
-// Hook ids, so an app can Unbind any of them.
-const (
-	HookEnqueue          = "__notifyEnqueue__"
-	HookWake             = "__notifyWake__"
-	HookReload           = "__notifyReload__"
-	HookValidateTemplate = "__notifyValidateTemplate__"
-	HookValidateRule     = "__notifyValidateRule__"
-	HookDispatcher       = "__notifyDispatcher__"
-	HookRetry            = "__notifyRetry__"
-	HookRuleDelete       = "__notifyRuleDelete__"
-	// HookSchemaGuard refuses collection and field changes that would
-	// break an active rule.
-	HookSchemaGuard = "__notifySchemaGuard__"
-	// HookChannelValues adds the registered channel names to the select
-	// fields that hold channel names, at bootstrap and serve.
-	HookChannelValues = "__notifyChannelValues__"
-)
-
 // MustRegister registers the plugin and panics on error.
 func MustRegister(app core.App, cfg Config) {
 	if err := Register(app, cfg); err != nil {

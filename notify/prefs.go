@@ -77,8 +77,6 @@ func validatePreferences(raw []byte, channelNames []string) error {
 	return nil
 }
 
-const HookPreferences = "__notifyPreferences__"
-
 func (p *plugin) bindPreferences() {
 	p.app.OnRecordValidate(p.cfg.UsersCollection).Bind(&hook.Handler[*core.RecordEvent]{
 		Id: HookPreferences,

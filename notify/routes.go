@@ -18,8 +18,6 @@ import (
 	"github.com/pocketbase/pocketbase/tools/hook"
 )
 
-const HookRoutes = "__notifyRoutes__"
-
 func (p *plugin) bindRoutes() {
 	p.app.OnServe().Bind(&hook.Handler[*core.ServeEvent]{
 		Id: HookRoutes,

@@ -21,8 +21,6 @@ import (
 // never be set through the records API.
 const TelegramLinksCollection = telegramlink.Collection
 
-const HookTelegram = "__notifyTelegram__"
-
 // setupTelegram creates the channel when a bot token is configured.
 func (p *plugin) setupTelegram() error {
 	// The link store works without a bot: the link route answers 503 then.

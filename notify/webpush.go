@@ -55,8 +55,6 @@ func (p *plugin) setupPush() error {
 	return nil
 }
 
-const HookPushRoutes = "__notifyPushRoutes__"
-
 func (p *plugin) bindPushRoutes() {
 	p.app.OnServe().Bind(&hook.Handler[*core.ServeEvent]{
 		Id: HookPushRoutes,
