@@ -39,7 +39,9 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	notify.MustRegister(app, cfg)
+	if err := notify.Register(app, cfg); err != nil {
+		log.Fatal(err) // a configuration mistake: say what to fix, no stack trace
+	}
 	app.RootCmd.AddCommand(notify.NewCommand(app))
 
 	app.OnServe().Bind(&hook.Handler[*core.ServeEvent]{
