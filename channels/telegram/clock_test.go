@@ -1,41 +1,18 @@
 package telegram
 
 import (
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/pbnotify/pbnotify/channels"
 	"github.com/pbnotify/pbnotify/channels/telegram/telegramtest"
+	"github.com/pbnotify/pbnotify/internal/fakeclock"
 )
 
 // fakeClock is a clock that moves only when the test moves it.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+type fakeClock = fakeclock.Clock
 
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
+func newFakeClock() *fakeClock { return fakeclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)) }
 
 // newClockedChannel returns a channel and a limit-enforcing fake Bot API
 // that both read the same fake clock.

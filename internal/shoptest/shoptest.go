@@ -19,6 +19,7 @@ import (
 
 	"github.com/pbnotify/pbnotify/channels/email/smtptest"
 	"github.com/pbnotify/pbnotify/hooks"
+	"github.com/pbnotify/pbnotify/internal/fakeclock"
 	"github.com/pbnotify/pbnotify/notify"
 	_ "github.com/pbnotify/pbnotify/pb_migrations"
 	"github.com/pocketbase/pocketbase/apis"
@@ -35,28 +36,12 @@ type Shop struct {
 	t     testing.TB
 }
 
-// Clock is a fake clock. It starts at the wall clock's now (PocketBase
-// stamps records with the real time, and the two should agree at first)
-// and moves only when a test advances it.
-type Clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock forward by d. The dispatcher notices within its
-// poll interval (200 ms in tests), or at once when woken by a write.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+// Clock is a fake clock. A shop's starts at the wall clock's now
+// (PocketBase stamps records with the real time, and the two should agree
+// at first) and moves only when a test advances it. The dispatcher notices
+// within its poll interval (200 ms in tests), or at once when woken by a
+// write.
+type Clock = fakeclock.Clock
 
 // Options adjust the shop before it starts.
 type Options struct {
@@ -168,7 +153,7 @@ func New(t testing.TB, opts Options) *Shop {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Shop{App: app, t: t, Clock: &Clock{now: time.Now()}}
+	s := &Shop{App: app, t: t, Clock: fakeclock.New(time.Now())}
 
 	settings := app.Settings()
 	settings.Meta.AppName = "Test Shop"

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pbnotify/pbnotify/channels"
+	"github.com/pbnotify/pbnotify/internal/fakeclock"
 	"github.com/pbnotify/pbnotify/notify/internal/outbox"
 	"github.com/pbnotify/pbnotify/notify/internal/pbtest"
 	"github.com/pocketbase/pocketbase/core"
@@ -17,24 +18,9 @@ import (
 )
 
 // clock is a fake clock that tests move by hand.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+type clock = fakeclock.Clock
 
-func newClock() *clock { return &clock{now: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+func newClock() *clock { return fakeclock.New(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)) }
 
 // newApp is a PocketBase app in a temp dir with the outbox collection.
 func newApp(t *testing.T) *tests.TestApp {
