@@ -258,9 +258,6 @@ func (p *plugin) recordUnevaluable(txApp core.App, rec *core.Record, broken []ru
 	return nil
 }
 
-// isZero is the rules' notion of an empty value, which the templates'
-// "default" function shares.
-func isZero(v any) bool { return rules.IsZero(v) }
 
 // exportRecord returns the record's fields that a template may use, as
 // the message's snapshot: the same export the templates' view makes.
