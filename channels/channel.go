@@ -38,6 +38,14 @@ type Message struct {
 	// Category is the rule's category: security, transactional, service or marketing.
 	Category string
 
+	// Key is the template's key, e.g. "order.shipped": what the message is
+	// about, for channels that tell other systems (a webhook's type).
+	Key string
+
+	// Record is the record the message is about, as of the event, with the
+	// fields a template may see (never password hashes or token keys).
+	Record map[string]any
+
 	// Email.
 	Subject string
 	Text    string // plain text part
@@ -54,6 +62,9 @@ type Message struct {
 	// PushTag groups notifications on the device: a newer message with the same
 	// tag replaces the older one (e.g. one tag per order).
 	PushTag string
+
+	// SMS: plain text.
+	SMS string
 }
 
 // Button is an inline link button under a message.

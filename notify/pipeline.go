@@ -96,11 +96,12 @@ func (p *plugin) deliver(ctx context.Context, job outbox.Job) outbox.Outcome {
 		return p.finish(rule, job, outbox.Failed(fmt.Errorf("template %q (%s): %w", tpl.Key(), tpl.Locale(), err)))
 	}
 	msg := &channels.Message{
-		ID: job.ID, UserID: job.User, Category: job.Category,
+		ID: job.ID, UserID: job.User, Category: job.Category, Key: job.Template, Record: data,
 		Subject: rendered.Subject, Text: rendered.Text, HTML: rendered.HTML,
 		Telegram:  rendered.Telegram,
 		PushTitle: rendered.PushTitle, PushBody: rendered.PushBody, PushURL: rendered.PushURL,
 		PushTag: job.SourceCollection + "-" + job.SourceRecord,
+		SMS:     rendered.SMS,
 	}
 	if msg.PushURL != "" && job.Channel == channels.Telegram {
 		msg.Buttons = []channels.Button{{Text: buttonLabel(tpl.Locale()), URL: msg.PushURL}}
@@ -201,6 +202,8 @@ func contentFor(m *channels.Message, ch string) *outbox.Content {
 		c.Subject, c.Body = m.Subject, m.Telegram
 	case channels.WebPush, channels.Inbox:
 		c.Subject, c.Body = m.PushTitle, m.PushBody
+	case "sms":
+		c.Body = m.SMS
 	default:
 		c.Subject, c.Body, c.HTML = m.Subject, m.Text, m.HTML
 	}

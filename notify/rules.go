@@ -258,7 +258,6 @@ func (p *plugin) recordUnevaluable(txApp core.App, rec *core.Record, broken []ru
 	return nil
 }
 
-
 // exportRecord returns the record's fields that a template may use, as
 // the message's snapshot: the same export the templates' view makes.
 func exportRecord(rec *core.Record) map[string]any { return render.Export(rec) }

@@ -148,6 +148,7 @@ func templatesCollection() *core.Collection {
 		&core.TextField{Name: "pushTitle", Max: 1000},
 		&core.TextField{Name: "pushBody", Max: 4000},
 		&core.TextField{Name: "pushUrl", Max: 2000},
+		&core.TextField{Name: "sms", Max: 2000, Help: "SMS text (text/template, plain); a Russian SMS part holds 70 characters, a Latin one 160"},
 		&core.BoolField{Name: "active"},
 		&core.AutodateField{Name: "created", OnCreate: true},
 		&core.AutodateField{Name: "updated", OnCreate: true, OnUpdate: true},

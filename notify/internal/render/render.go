@@ -82,6 +82,7 @@ type Rendered struct {
 	PushTitle string
 	PushBody  string
 	PushURL   string // absolute when the shop has a URL
+	SMS       string // plain text, one line per line
 }
 
 // FieldError names the template field and the problem, with the line number
@@ -103,6 +104,7 @@ const (
 	FieldPushTitle = "pushTitle"
 	FieldPushBody  = "pushBody"
 	FieldPushURL   = "pushUrl"
+	FieldSMS       = "sms"
 )
 
 // All renders every field, the email layout included: the preview and the
@@ -118,12 +120,14 @@ var channelFields = map[string][]string{
 	channels.Telegram: {FieldSubject, FieldTelegram, FieldPushURL},
 	channels.WebPush:  {FieldPushTitle, FieldPushBody, FieldPushURL},
 	channels.Inbox:    {FieldPushTitle, FieldPushBody, FieldPushURL},
+	"sms":             {FieldSMS},
+	"webhook":         {FieldSubject, FieldText, FieldPushURL},
 }
 
 // Source is the editable content of one template record.
 type Source struct {
-	ID, Key, Locale                                             string
-	Subject, HTML, Text, Telegram, PushTitle, PushBody, PushURL string
+	ID, Key, Locale                                                  string
+	Subject, HTML, Text, Telegram, PushTitle, PushBody, PushURL, SMS string
 }
 
 // SourceFromRecord reads a notifyTemplates record.
@@ -133,6 +137,7 @@ func SourceFromRecord(r *core.Record) Source {
 		Subject: r.GetString(FieldSubject), HTML: r.GetString(FieldHTML), Text: r.GetString(FieldText),
 		Telegram: r.GetString(FieldTelegram), PushTitle: r.GetString(FieldPushTitle),
 		PushBody: r.GetString(FieldPushBody), PushURL: r.GetString(FieldPushURL),
+		SMS: r.GetString(FieldSMS),
 	}
 }
 
@@ -169,6 +174,7 @@ func Compile(src Source) (*Template, error) {
 		{FieldPushTitle, src.PushTitle, false},
 		{FieldPushBody, src.PushBody, false},
 		{FieldPushURL, src.PushURL, false},
+		{FieldSMS, src.SMS, false},
 	} {
 		var (
 			ex  executor
@@ -212,6 +218,7 @@ func (t *Template) Render(v *View, channel string) (*Rendered, error) {
 		PushTitle: oneLine(exec(FieldPushTitle)),
 		PushBody:  strings.TrimSpace(exec(FieldPushBody)),
 		PushURL:   strings.TrimSpace(exec(FieldPushURL)),
+		SMS:       strings.TrimSpace(exec(FieldSMS)),
 	}
 	if firstErr != nil {
 		return nil, firstErr

@@ -19,6 +19,7 @@ func testSource() Source {
 		PushTitle: "Paid",
 		PushBody:  "Order {{.Record.number}}",
 		PushURL:   "/#/orders/{{.Record.id}}",
+		SMS:       "Order {{.Record.number}} paid, thank you",
 	}
 }
 
@@ -41,7 +42,7 @@ func TestRenderChannelFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const all = "subject html text telegram pushTitle pushBody pushUrl"
+	const all = "subject html text telegram pushTitle pushBody pushUrl sms"
 	for _, tc := range []struct {
 		channel string
 		fields  string // the fields that come out non-empty
@@ -51,7 +52,9 @@ func TestRenderChannelFields(t *testing.T) {
 		{channels.Telegram, "subject telegram pushUrl", false},
 		{channels.WebPush, "pushTitle pushBody pushUrl", false},
 		{channels.Inbox, "pushTitle pushBody pushUrl", false},
-		{"sms", all, false},
+		{"sms", "sms", false},
+		{"webhook", "subject text pushUrl", false},
+		{"fax", all, false}, // a channel an app registered, without a list of its own
 		{All, all, true},
 	} {
 		r, err := tpl.Render(testView(), tc.channel)
@@ -61,7 +64,7 @@ func TestRenderChannelFields(t *testing.T) {
 		}
 		got := map[string]string{
 			"subject": r.Subject, "html": r.HTML, "text": r.Text, "telegram": r.Telegram,
-			"pushTitle": r.PushTitle, "pushBody": r.PushBody, "pushUrl": r.PushURL,
+			"pushTitle": r.PushTitle, "pushBody": r.PushBody, "pushUrl": r.PushURL, "sms": r.SMS,
 		}
 		var nonEmpty []string
 		for _, f := range strings.Fields(all) {
