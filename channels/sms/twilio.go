@@ -93,4 +93,3 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	}
 	return min(max(d, time.Second), MaxRetryAfter)
 }
-
