@@ -66,6 +66,10 @@ type Message struct {
 	From     string // the sender as sent; "" if none
 	Body     string // the text as sent
 	ID       string // the id answered: Twilio's sid or SMS.ru's sms_id
+
+	// Form is every form field as received, for checks beyond the above
+	// (whether a field was sent at all, extra fields).
+	Form url.Values
 }
 
 // Reply is a scripted answer. Build it with the helpers below, which give
@@ -251,7 +255,7 @@ func (s *Server) twilio(w http.ResponseWriter, r *http.Request) {
 		write(w, reply)
 		return
 	}
-	m := s.accept(Message{Provider: Twilio, To: to, From: from, Body: body}, func(n int) string { return fmt.Sprintf("SM%032x", n) })
+	m := s.accept(Message{Provider: Twilio, To: to, From: from, Body: body, Form: form}, func(n int) string { return fmt.Sprintf("SM%032x", n) })
 	b, _ := json.Marshal(map[string]any{
 		"sid": m.ID, "account_sid": sid, "to": to, "from": from, "body": body,
 		"status": "queued", "direction": "outbound-api", "api_version": "2010-04-01",
@@ -316,7 +320,7 @@ func (s *Server) smsru(w http.ResponseWriter, r *http.Request) {
 		write(w, reply)
 		return
 	}
-	m := s.accept(Message{Provider: SMSRu, To: to, From: form.Get("from"), Body: msg}, func(n int) string { return fmt.Sprintf("%06d-%d", n, 10000000+n) })
+	m := s.accept(Message{Provider: SMSRu, To: to, From: form.Get("from"), Body: msg, Form: form}, func(n int) string { return fmt.Sprintf("%06d-%d", n, 10000000+n) })
 	answer(smsruStatus{Status: "OK", StatusCode: 100, SMSID: m.ID})
 }
 
