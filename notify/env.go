@@ -18,6 +18,13 @@ func ConfigFromEnv() (Config, error) {
 		TelegramToken:         os.Getenv("NOTIFY_TELEGRAM_TOKEN"),
 		TelegramAPIURL:        os.Getenv("NOTIFY_TELEGRAM_API_URL"),
 		TelegramWebhookSecret: os.Getenv("NOTIFY_TELEGRAM_WEBHOOK_SECRET"),
+		SMSProvider:           strings.TrimSpace(os.Getenv("NOTIFY_SMS_PROVIDER")),
+		SMSAPIURL:             strings.TrimSpace(os.Getenv("NOTIFY_SMS_API_URL")),
+		SMSAccount:            strings.TrimSpace(os.Getenv("NOTIFY_SMS_ACCOUNT")),
+		SMSToken:              strings.TrimSpace(os.Getenv("NOTIFY_SMS_TOKEN")),
+		SMSFrom:               strings.TrimSpace(os.Getenv("NOTIFY_SMS_FROM")),
+		WebhookURL:            strings.TrimSpace(os.Getenv("NOTIFY_WEBHOOK_URL")),
+		WebhookSecret:         strings.TrimSpace(os.Getenv("NOTIFY_WEBHOOK_SECRET")),
 	}
 	var err error
 	if cfg.Workers, err = envCount("NOTIFY_WORKERS"); err != nil {

@@ -111,6 +111,33 @@ type Config struct {
 	TelegramGlobalRate  float64
 	TelegramPerChatRate float64
 
+	// SMSProvider is "twilio" or "smsru"; SMS messages are skipped, with
+	// the reason, while it is empty. Default: empty (NOTIFY_SMS_PROVIDER).
+	SMSProvider string
+
+	// SMSAPIURL is the provider's base URL: a test server goes here.
+	// Default: the provider's own (NOTIFY_SMS_API_URL).
+	SMSAPIURL string
+
+	// SMSAccount is the Twilio Account SID (NOTIFY_SMS_ACCOUNT), SMSToken
+	// the Twilio auth token or the SMS.ru api_id (NOTIFY_SMS_TOKEN), SMSFrom
+	// the sender number or name (NOTIFY_SMS_FROM). Default: empty.
+	SMSAccount, SMSToken, SMSFrom string
+
+	// SMSHTTPClient talks to the SMS provider. Default: a client with a
+	// 30 s timeout.
+	SMSHTTPClient *http.Client
+
+	// WebhookURL receives every message on the webhook channel, signed as
+	// Standard Webhooks with WebhookSecret ("whsec_" + base64). Webhook
+	// messages are skipped, with the reason, while it is empty. Default:
+	// empty (NOTIFY_WEBHOOK_URL, NOTIFY_WEBHOOK_SECRET).
+	WebhookURL, WebhookSecret string
+
+	// WebhookHTTPClient posts webhooks; it never follows redirects.
+	// Default: a client with a 10 s timeout.
+	WebhookHTTPClient *http.Client
+
 	// TelegramLinkTTL is how long a "link Telegram" token works.
 	// Default: 15 minutes.
 	TelegramLinkTTL time.Duration
@@ -262,6 +289,9 @@ func Register(app core.App, cfg Config) error {
 		return fmt.Errorf("notify: %w", err)
 	}
 	if err := p.setupTelegram(); err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
+	if err := p.setupReach(); err != nil {
 		return fmt.Errorf("notify: %w", err)
 	}
 	for _, ch := range cfg.Channels {

@@ -3,6 +3,8 @@ package notify
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/pbnotify/pbnotify/channels/sms"
+	"github.com/pbnotify/pbnotify/channels/webhook"
 	"slices"
 	"strings"
 
@@ -83,7 +85,7 @@ func (p *plugin) bindPreferences() {
 		Func: func(e *core.RecordEvent) error {
 			if e.Record.Collection().Fields.GetByName(p.cfg.PreferencesField) != nil {
 				raw, _ := e.Record.Get(p.cfg.PreferencesField).(types.JSONRaw)
-				if err := validatePreferences(raw, p.channelNames()); err != nil {
+				if err := validatePreferences(raw, p.customerChannels()); err != nil {
 					return validation.Errors{p.cfg.PreferencesField: validation.NewError("validation_notify_prefs", err.Error())}
 				}
 			}
@@ -98,4 +100,21 @@ func (p *plugin) turnedOff(user *core.Record, channel, category string) string {
 		return ""
 	}
 	return fmt.Sprintf("the customer turned off %s messages on %s", category, channel)
+}
+
+// customerChannels are the channels a customer's preferences speak of: not
+// the webhook, which tells the shop's own systems, and not SMS while no
+// provider is configured, so that "transactional stays on somewhere" means
+// somewhere that can reach them.
+func (p *plugin) customerChannels() []string {
+	var out []string
+	for _, name := range p.channelNames() {
+		_, builtinHook := p.senders[name].(*webhook.Channel)
+		_, builtinSMS := p.senders[name].(*sms.Channel)
+		if builtinHook || builtinSMS && p.cfg.SMSProvider == "" {
+			continue // an app's own channel of that name is the app's to judge
+		}
+		out = append(out, name)
+	}
+	return out
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pbnotify/pbnotify/channels"
+	"github.com/pbnotify/pbnotify/channels/sms"
 	"github.com/pbnotify/pbnotify/notify/internal/outbox"
 	"github.com/pbnotify/pbnotify/notify/internal/render"
 	"github.com/pbnotify/pbnotify/notify/internal/rules"
@@ -43,6 +44,12 @@ type previewResponse struct {
 	PushTitle string `json:"pushTitle,omitempty"`
 	PushBody  string `json:"pushBody,omitempty"`
 	PushURL   string `json:"pushUrl,omitempty"`
+	SMS       string `json:"sms,omitempty"`
+	// SMSEncoding and SMSSegments say how the SMS goes out: GSM-7 holds 160
+	// characters (153 a part when split), UCS-2 — any Cyrillic letter —
+	// 70 (67); each part is billed.
+	SMSEncoding string `json:"smsEncoding,omitempty"`
+	SMSSegments int    `json:"smsSegments,omitempty"`
 }
 
 func (p *plugin) handlePreview(e *core.RequestEvent) error {
@@ -63,6 +70,10 @@ func (p *plugin) handlePreview(e *core.RequestEvent) error {
 	}
 	if channel == "" || channel == channels.WebPush || channel == channels.Inbox {
 		res.PushTitle, res.PushBody, res.PushURL = rendered.PushTitle, rendered.PushBody, rendered.PushURL
+	}
+	if (channel == "" || channel == sms.Name) && rendered.SMS != "" {
+		res.SMS = rendered.SMS
+		res.SMSEncoding, res.SMSSegments = sms.Segments(rendered.SMS)
 	}
 	return e.JSON(http.StatusOK, res)
 }
@@ -154,7 +165,7 @@ func (p *plugin) handleTestSend(e *core.RequestEvent) error {
 		return e.BadRequestError(fmt.Sprintf("Unknown channel %q; use one of %s.", body.Channel, strings.Join(names, ", ")), nil)
 	}
 	if body.To == "" {
-		return e.BadRequestError("\"to\" is required: an email address, a Telegram chat id, or a user id for webpush and inbox.", nil)
+		return e.BadRequestError("\"to\" is required: an email address, a Telegram chat id, a phone number for sms, or a user id for webpush and inbox.", nil)
 	}
 	tpl, rendered, _, err := p.renderForAdmin(e, body.Record, body.Channel)
 	if err != nil {
@@ -165,7 +176,7 @@ func (p *plugin) handleTestSend(e *core.RequestEvent) error {
 		ID: core.GenerateDefaultRandomId(), To: body.To, UserID: body.To, Category: CategoryTransactional,
 		Subject: rendered.Subject, Text: rendered.Text, HTML: rendered.HTML, Telegram: rendered.Telegram,
 		PushTitle: rendered.PushTitle, PushBody: rendered.PushBody, PushURL: rendered.PushURL,
-		PushTag: "test",
+		PushTag: "test", SMS: rendered.SMS, Key: tpl.GetString("key"),
 	}
 	var provider string
 	if sender == nil {

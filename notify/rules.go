@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pbnotify/pbnotify/channels"
+	"github.com/pbnotify/pbnotify/channels/sms"
 	"github.com/pbnotify/pbnotify/notify/internal/outbox"
 	"github.com/pbnotify/pbnotify/notify/internal/render"
 	"github.com/pbnotify/pbnotify/notify/internal/rules"
@@ -223,6 +224,8 @@ func (p *plugin) unreachable(user *core.Record, ch, category string) string {
 		return "recipient has no email address"
 	case channels.Telegram:
 		return "user has not linked Telegram"
+	case sms.Name:
+		return "user has no phone number"
 	}
 	return "the recipient has no " + ch + " address"
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/pbnotify/pbnotify/channels"
+	"github.com/pbnotify/pbnotify/channels/sms"
+	"github.com/pbnotify/pbnotify/channels/webhook"
 	"github.com/pbnotify/pbnotify/notify/internal/outbox"
 	"github.com/pbnotify/pbnotify/notify/internal/pushsub"
 	"github.com/pbnotify/pbnotify/notify/internal/secrets"
@@ -49,7 +51,7 @@ const problemMax = 2000
 
 // allChannels are the built-in channel names; channelNames adds the
 // registered ones.
-var allChannels = []string{channels.Email, channels.Telegram, channels.WebPush, channels.Inbox}
+var allChannels = []string{channels.Email, channels.Telegram, channels.WebPush, channels.Inbox, sms.Name, webhook.Name}
 
 // InstallCollections creates the plugin's collections (notifyTemplates,
 // notifyRules, notifyMessages, notifyPushSubscriptions, notifyTelegramLinks) and its

@@ -177,9 +177,9 @@ func New(cfg Config) (*Channel, error) {
 // Name returns Name, "sms".
 func (c *Channel) Name() string { return Name }
 
-// text is the part of the message that goes out as SMS. It is the one place
-// that chooses the field, so moving to a dedicated SMS field is one line.
-func text(m *channels.Message) string { return m.Text }
+// text is the part of the message that goes out as SMS: the template's
+// sms field.
+func text(m *channels.Message) string { return m.SMS }
 
 // Send delivers the message text to the phone number in m.To and returns
 // the provider's message id (Twilio's sid, SMS.ru's sms_id).
@@ -200,7 +200,9 @@ func (c *Channel) Send(ctx context.Context, m *channels.Message) (string, error)
 	}
 	body := text(m)
 	if strings.TrimSpace(body) == "" {
-		return "", channels.Permanent(errors.New("sms: the message has no SMS text"))
+		// Like an inbox message without inbox text: the template has no
+		// version for this channel, which is not a delivery failure.
+		return "", channels.Skip("the template has no sms text")
 	}
 	return c.provider.send(ctx, c, to, body)
 }

@@ -46,8 +46,10 @@ type Event struct {
 // Type, Time and Record stay empty; Config.Event fills them.
 func EventFrom(m *channels.Message) Event {
 	return Event{
+		Type:      m.Key,
 		MessageID: m.ID,
 		UserID:    m.UserID,
+		Record:    m.Record,
 		Subject:   m.Subject,
 		Text:      m.Text,
 		URL:       m.PushURL,
