@@ -132,12 +132,21 @@ func (p *plugin) deliver(ctx context.Context, job outbox.Job) outbox.Outcome {
 	if reason, ok := channels.SkipReason(err); ok {
 		return p.passOver(rule, job, reason, content)
 	}
-	if err != nil {
-		out := outbox.Retry(err)
-		if channels.IsPermanent(err) {
-			out.Content = content // what the provider refused
+	if channels.IsPermanent(err) {
+		// The provider refused it for good (Telegram: the customer blocked
+		// the bot): a "first available channel" rule tries the next one
+		// at once; otherwise the message has failed.
+		if rule != nil && rule.Mode == ModeFirst {
+			if next := nextChannel(rule.Channels, job.Channel); next != "" {
+				return outbox.Move(next, addNote(priorNote(rule, job), job.Channel+" failed: "+err.Error()))
+			}
 		}
+		out := outbox.Failed(err)
+		out.Content = content // what the provider refused
 		return p.finish(rule, job, out)
+	}
+	if err != nil {
+		return p.finish(rule, job, outbox.Retry(err))
 	}
 	return p.finish(rule, job, outbox.Sent(provider, content))
 }

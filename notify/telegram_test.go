@@ -244,13 +244,16 @@ func TestTelegramErrors(t *testing.T) {
 		}
 	})
 
-	t.Run("403 fails, deactivates, and the next message goes by email", func(t *testing.T) {
+	t.Run("403 deactivates the link and the message goes by email at once", func(t *testing.T) {
 		bot.Block(chat)
 		setStatus("shipped")
 		m := shop.WaitMessage("template = 'order.shipped'", nil, notify.StatusFailed, notify.StatusSent)
-		if m.GetString("status") != notify.StatusFailed || !strings.Contains(m.GetString("error"), "blocked") {
-			t.Errorf("after a 403: status=%s error=%q; want failed with Telegram's reason", m.GetString("status"), m.GetString("error"))
+		if m.GetString("status") != notify.StatusSent || m.GetString("channel") != "email" ||
+			!strings.Contains(m.GetString("error"), "telegram failed") || !strings.Contains(m.GetString("error"), "blocked") {
+			t.Errorf("after a 403: status=%s channel=%s note=%q; want sent by email, the note giving Telegram's reason",
+				m.GetString("status"), m.GetString("channel"), m.GetString("error"))
 		}
+		emailTo(t, shop, "anna@example.org", "shipped")
 		link, _ := shop.App.FindFirstRecordByData(notify.TelegramLinksCollection, "user", anna.ID)
 		if link.GetBool("active") {
 			t.Errorf("link still active after the bot was blocked")
