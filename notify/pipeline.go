@@ -13,6 +13,7 @@ import (
 	"github.com/pbnotify/pbnotify/notify/internal/outbox"
 	"github.com/pbnotify/pbnotify/notify/internal/render"
 	"github.com/pbnotify/pbnotify/notify/internal/rules"
+	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 )
 
@@ -51,6 +52,17 @@ func (p *plugin) deliver(ctx context.Context, job outbox.Job) outbox.Outcome {
 			return outbox.Retry(fmt.Errorf("guard: %w", err))
 		case !holds:
 			return outbox.Cancelled("guard no longer holds: " + rule.Guard)
+		}
+	}
+
+	// Escalation: a later step goes out only while no step was read.
+	if rule != nil && rule.Mode == ModeEscalate && job.Chain != "" {
+		read, err := p.chainRead(job.Chain)
+		switch {
+		case err != nil:
+			return outbox.Retry(fmt.Errorf("reading the earlier steps: %w", err))
+		case read:
+			return outbox.Cancelled("the customer read an earlier step; no need to escalate")
 		}
 	}
 
@@ -136,7 +148,7 @@ func (p *plugin) deliver(ctx context.Context, job outbox.Job) outbox.Outcome {
 		// The provider refused it for good (Telegram: the customer blocked
 		// the bot): a "first available channel" rule tries the next one
 		// at once; otherwise the message has failed.
-		if rule != nil && rule.Mode == ModeFirst {
+		if rule != nil && rule.OneAtATime() {
 			if next := nextChannel(rule.Channels, job.Channel); next != "" {
 				return outbox.Move(next, addNote(priorNote(rule, job), job.Channel+" failed: "+err.Error()))
 			}
@@ -148,13 +160,48 @@ func (p *plugin) deliver(ctx context.Context, job outbox.Job) outbox.Outcome {
 	if err != nil {
 		return p.finish(rule, job, outbox.Retry(err))
 	}
-	return p.finish(rule, job, outbox.Sent(provider, content))
+	out := outbox.Sent(provider, content)
+	out.Then = p.nextStep(rule, job)
+	return p.finish(rule, job, out)
+}
+
+// nextStep is, for an escalating rule, the message on the next channel,
+// due when this step has gone unread for the rule's escalateAfter; nil
+// when there is none.
+func (p *plugin) nextStep(rule *Rule, job outbox.Job) *outbox.Message {
+	if rule == nil || rule.Mode != ModeEscalate {
+		return nil
+	}
+	next := nextChannel(rule.Channels, job.Channel)
+	if next == "" {
+		return nil
+	}
+	chain := job.Chain
+	if chain == "" {
+		chain = job.ID
+	}
+	return &outbox.Message{
+		Rule: job.Rule, Template: job.Template, Channel: next, Category: job.Category, User: job.User,
+		SourceCollection: job.SourceCollection, SourceRecord: job.SourceRecord, Data: []byte(job.Data),
+		RunAt: p.cfg.Now().Add(rule.EscalateAfter), Chain: chain,
+		DedupeKey: rules.DedupeKey(job.Rule, job.SourceRecord, "escalate:"+chain, next, job.User),
+	}
+}
+
+// chainRead reports whether the customer read any step of an escalation
+// so far (an inbox message's readAt).
+func (p *plugin) chainRead(chain string) (bool, error) {
+	var n int
+	err := p.app.DB().NewQuery(`SELECT COUNT(*) FROM {{notifyMessages}}
+		WHERE ([[id]] = {:chain} OR [[chain]] = {:chain}) AND [[readAt]] != ''`).
+		Bind(dbx.Params{"chain": chain}).Row(&n)
+	return n > 0, err
 }
 
 // passOver ends a message that cannot go out on its channel: skipped, or,
 // for a "first available channel" rule, moved to the next listed channel.
 func (p *plugin) passOver(rule *Rule, job outbox.Job, reason string, content ...*outbox.Content) outbox.Outcome {
-	if rule != nil && rule.Mode == ModeFirst {
+	if rule != nil && rule.OneAtATime() {
 		if next := nextChannel(rule.Channels, job.Channel); next != "" {
 			return outbox.Move(next, addNote(priorNote(rule, job), job.Channel+": "+reason))
 		}
@@ -179,7 +226,7 @@ const notePrefix = "skipped "
 // priorNote is the note earlier channels left, when job was moved to its
 // channel by a "first available channel" rule.
 func priorNote(rule *Rule, job outbox.Job) string {
-	if rule == nil || rule.Mode != ModeFirst || job.Channel == rule.FirstChannel() || !strings.HasPrefix(job.Error, notePrefix) {
+	if rule == nil || !rule.OneAtATime() || job.Channel == rule.FirstChannel() || !strings.HasPrefix(job.Error, notePrefix) {
 		return ""
 	}
 	return job.Error

@@ -25,6 +25,10 @@ import (
 const (
 	ModeAll   = rules.ModeAll   // one message on every listed channel
 	ModeFirst = rules.ModeFirst // the first listed channel available to the user
+	// ModeEscalate sends on the first listed channel available to the user,
+	// then on the next when a step is not read within the rule's
+	// escalateAfter.
+	ModeEscalate = rules.ModeEscalate
 )
 
 // Rule is a parsed notifyRules record.
@@ -155,18 +159,18 @@ func (p *plugin) enqueue(txApp core.App, rec *core.Record, matches []rules.Match
 		for _, ch := range m.Rule.Channels {
 			if user != nil {
 				if reason := p.unreachable(user, ch, m.Rule.Category); reason != "" {
-					if m.Rule.Mode == ModeFirst {
+					if m.Rule.Mode != ModeAll {
 						note = addNote(note, ch+": "+reason)
 					}
 					continue
 				}
 			}
 			chans = append(chans, ch)
-			if m.Rule.Mode == ModeFirst {
+			if m.Rule.Mode != ModeAll {
 				break // one message; the dispatcher falls through at send time
 			}
 		}
-		if m.Rule.Mode == ModeFirst && len(chans) == 0 {
+		if m.Rule.Mode != ModeAll && len(chans) == 0 {
 			// Nobody home on any channel: one row shows the owner why.
 			chans, note = []string{m.Rule.FirstChannel()}, ""
 		}

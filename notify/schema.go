@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/pbnotify/pbnotify/channels"
@@ -107,9 +108,26 @@ func installCollection(app core.App, want *core.Collection) error {
 	}
 	changed := false
 	for _, f := range want.Fields {
-		if existing.Fields.GetByName(f.GetName()) == nil {
+		have := existing.Fields.GetByName(f.GetName())
+		if have == nil {
 			existing.Fields.Add(f)
 			changed = true
+			continue
+		}
+		// A select field gains the values a newer version introduced (a
+		// new rule mode); values the owner added stay.
+		wantSel, ok1 := f.(*core.SelectField)
+		haveSel, ok2 := have.(*core.SelectField)
+		if ok1 && ok2 {
+			for _, v := range wantSel.Values {
+				if !slices.Contains(haveSel.Values, v) {
+					haveSel.Values = append(haveSel.Values, v)
+					if haveSel.MaxSelect > 1 {
+						haveSel.MaxSelect = len(haveSel.Values)
+					}
+					changed = true
+				}
+			}
 		}
 	}
 	have := map[string]bool{}
@@ -171,8 +189,9 @@ func rulesCollection() *core.Collection {
 		&core.TextField{Name: "recipient", Required: true, Max: 200, Help: "Field path to the user: customer, order.customer, id"},
 		&core.TextField{Name: "template", Required: true, Max: 100, Help: "Template key, e.g. order.shipped"},
 		&core.SelectField{Name: "channels", Required: true, MaxSelect: len(allChannels), Values: allChannels},
-		&core.SelectField{Name: "mode", MaxSelect: 1, Values: []string{ModeAll, ModeFirst},
-			Help: "all: every listed channel; first: the first channel available to the user, in the listed order"},
+		&core.SelectField{Name: "mode", MaxSelect: 1, Values: []string{ModeAll, ModeFirst, ModeEscalate},
+			Help: "all: every listed channel; first: the first channel available to the user, in the listed order; escalate: the first, then the next if unread after escalateAfter"},
+		&core.TextField{Name: "escalateAfter", Max: 50, Help: "With mode escalate: how long a step may go unread before the next channel gets the message, e.g. 30m"},
 		&core.TextField{Name: "delay", Max: 50, Help: "Send later, e.g. 30m or 72h (optional)"},
 		&core.TextField{Name: "guard", Max: 2000, Help: "Filter re-checked just before sending; the message is cancelled if it no longer matches"},
 		&core.SelectField{Name: "category", Required: true, MaxSelect: 1,

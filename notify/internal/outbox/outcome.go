@@ -38,6 +38,11 @@ type Outcome struct {
 	Provider string   // the provider's id of a sent message
 	Channel  string   // the row moves to this channel (a fallback)
 	Content  *Content // what was rendered, for the log; nil keeps the row's
+
+	// Then is a message to queue with this outcome, in the same
+	// transaction and only if the outcome is recorded: the next step of an
+	// escalation.
+	Then *Message
 }
 
 // Content is what a message said on its channel, kept in the log (and, for

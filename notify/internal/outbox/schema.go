@@ -79,6 +79,8 @@ func NewCollection(usersID, rulesID string, channelNames []string) *core.Collect
 		&core.JSONField{Name: "data", Hidden: true, MaxSize: BodyMax},
 		&core.TextField{Name: "dedupeKey", Max: 100, Hidden: true},
 		&core.DateField{Name: "leaseUntil", Hidden: true},
+		// chain is the first message of an escalation: its steps share it.
+		&core.TextField{Name: "chain", Max: 100, Hidden: true},
 		&core.AutodateField{Name: "created", OnCreate: true},
 		&core.AutodateField{Name: "updated", OnCreate: true, OnUpdate: true},
 	)
@@ -97,4 +99,5 @@ func AddIndexes(c *core.Collection) {
 	c.AddIndex("idx_notifyMessages_dedupe", true, "`dedupeKey`", "")
 	c.AddIndex("idx_notifyMessages_user", false, "`user`, `created`", "")
 	c.AddIndex("idx_notifyMessages_source", false, "`sourceCollection`, `sourceRecord`", "")
+	c.AddIndex("idx_notifyMessages_chain", false, "`chain`", "`chain` != ''")
 }

@@ -31,6 +31,9 @@ type Message struct {
 	// evaluated, with the reason in Error.
 	Status string
 	Error  string
+	// Chain is the id of the first message of an escalation this one is a
+	// later step of; "" for a message on its own.
+	Chain string
 }
 
 // Job is a message claimed for one attempt.
@@ -48,6 +51,8 @@ type Job struct {
 	// Error is the row's error as claimed: the last failure, or the note a
 	// Move left (why earlier channels were passed over).
 	Error string `db:"error"`
+	// Chain is the first message of the escalation this is a step of.
+	Chain string `db:"chain"`
 	// Attempt is the attempt this claim holds (1 for the first). It fences
 	// the outcome: a slower worker holding an older attempt cannot overwrite
 	// a newer one.
@@ -73,13 +78,13 @@ func Insert(app core.App, msgs []Message, now time.Time) (int, error) {
 	q.WriteString(`INSERT INTO {{notifyMessages}}
 		([[id]], [[rule]], [[template]], [[channel]], [[category]], [[user]], [[to]],
 		 [[status]], [[error]], [[attempts]], [[runAt]], [[sourceCollection]], [[sourceRecord]],
-		 [[data]], [[dedupeKey]], [[created]], [[updated]]) VALUES `)
+		 [[data]], [[dedupeKey]], [[chain]], [[created]], [[updated]]) VALUES `)
 	params := dbx.Params{"now": DBTime(now)}
 	for i, m := range msgs {
 		if i > 0 {
 			q.WriteString(", ")
 		}
-		fmt.Fprintf(&q, "({:id%[1]d}, {:rule%[1]d}, {:template%[1]d}, {:channel%[1]d}, {:category%[1]d}, {:user%[1]d}, {:to%[1]d}, {:status%[1]d}, {:error%[1]d}, 0, {:runAt%[1]d}, {:sc%[1]d}, {:sr%[1]d}, {:data%[1]d}, {:dedupe%[1]d}, {:now}, {:now})", i)
+		fmt.Fprintf(&q, "({:id%[1]d}, {:rule%[1]d}, {:template%[1]d}, {:channel%[1]d}, {:category%[1]d}, {:user%[1]d}, {:to%[1]d}, {:status%[1]d}, {:error%[1]d}, 0, {:runAt%[1]d}, {:sc%[1]d}, {:sr%[1]d}, {:data%[1]d}, {:dedupe%[1]d}, {:chain%[1]d}, {:now}, {:now})", i)
 		data := m.Data
 		if data == nil {
 			data = []byte("{}")
@@ -103,6 +108,7 @@ func Insert(app core.App, msgs []Message, now time.Time) (int, error) {
 		params["sr"+s] = m.SourceRecord
 		params["data"+s] = string(data)
 		params["dedupe"+s] = m.DedupeKey
+		params["chain"+s] = m.Chain
 	}
 	q.WriteString(" ON CONFLICT ([[dedupeKey]]) DO NOTHING")
 	res, err := app.NonconcurrentDB().NewQuery(q.String()).Bind(params).Execute()
@@ -165,7 +171,7 @@ func claimSQL(l lane) string {
 				LIMIT {:limit})
 			LIMIT {:limit})
 		RETURNING [[id]], [[rule]], [[template]], [[channel]], [[category]], [[user]], [[to]],
-		          [[sourceCollection]], [[sourceRecord]], COALESCE([[data]], '{}') AS [[data]], [[error]], [[attempts]]`
+		          [[sourceCollection]], [[sourceRecord]], COALESCE([[data]], '{}') AS [[data]], [[error]], [[chain]], [[attempts]]`
 }
 
 func claim(q *dbx.Query, l lane, now time.Time, lease time.Duration, limit int, mine []string) ([]Job, error) {
@@ -302,6 +308,11 @@ func Finalize(app core.App, now time.Time, outs []Outcome) ([]string, error) {
 			}
 			if n, _ := res.RowsAffected(); n > 0 {
 				changed = append(changed, o.Job.ID)
+				if o.Then != nil {
+					if _, err := Insert(txApp, []Message{*o.Then}, now); err != nil {
+						return fmt.Errorf("outbox finalize %s: the next step: %w", o.Job.ID, err)
+					}
+				}
 			}
 		}
 		return nil

@@ -30,7 +30,21 @@ func fieldError(field, msg string) error {
 func Validate(app core.App, rec *core.Record, channels []string, usersCollection string) (*Rule, error) {
 	rule, err := FromRecord(rec)
 	if err != nil {
-		return nil, fieldError("delay", err.Error())
+		field := "delay"
+		if strings.HasPrefix(err.Error(), "escalateAfter") {
+			field = "escalateAfter"
+		}
+		return nil, fieldError(field, err.Error())
+	}
+	if rule.Mode == ModeEscalate {
+		switch {
+		case rule.EscalateAfter <= 0:
+			return nil, fieldError("escalateAfter", "set how long a step may go unread before the next channel gets the message, e.g. 30m")
+		case rule.EscalateAfter > MaxDelay:
+			return nil, fieldError("escalateAfter", "must be at most a year")
+		case len(rule.Channels) < 2:
+			return nil, fieldError("channels", "an escalating rule needs at least two channels, in the order to try them")
+		}
 	}
 	if rule.Delay > MaxDelay {
 		return nil, fieldError("delay", "must be at most a year")

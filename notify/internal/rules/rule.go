@@ -24,6 +24,9 @@ const CollectionName = "notifyRules"
 const (
 	ModeAll   = "all"   // one message on every listed channel
 	ModeFirst = "first" // the first listed channel available to the user
+	// ModeEscalate sends on the first listed channel available to the
+	// user, then on the next when no step was read within EscalateAfter.
+	ModeEscalate = "escalate"
 )
 
 // Events, persisted in notifyRules.event.
@@ -46,9 +49,12 @@ type Rule struct {
 	Channels   []string
 	Mode       string
 	Delay      time.Duration
-	Guard      string
-	Category   string
-	Active     bool
+	// EscalateAfter is, with ModeEscalate, how long a step may go unread
+	// before the next channel gets the message.
+	EscalateAfter time.Duration
+	Guard         string
+	Category      string
+	Active        bool
 	// Problem is why the rule could not be evaluated at the last write that
 	// tried, as flagged in notifyRules.problem; "" when none.
 	Problem string
@@ -83,8 +89,20 @@ func FromRecord(r *core.Record) (*Rule, error) {
 		}
 		rule.Delay = delay
 	}
+	if d := strings.TrimSpace(r.GetString("escalateAfter")); d != "" {
+		after, err := time.ParseDuration(d)
+		if err != nil || after <= 0 {
+			return nil, fmt.Errorf("escalateAfter %q is not a duration like 30m or 2h", d)
+		}
+		rule.EscalateAfter = after
+	}
 	return rule, nil
 }
+
+// OneAtATime reports whether the rule sends one message that moves from
+// channel to channel (modes first and escalate), rather than one per
+// channel.
+func (r *Rule) OneAtATime() bool { return r.Mode == ModeFirst || r.Mode == ModeEscalate }
 
 // FirstChannel is the channel a message of the rule is recorded on when it
 // has no better one (a rule that could not be evaluated); "" if none.
