@@ -62,7 +62,7 @@ func (p *plugin) channelNames() []string {
 // never fails the write (see enqueueWrite); a database error does, as a
 // server error.
 func (p *plugin) evaluateWrite(txApp core.App, rec *core.Record, event string, candidates []*Rule) (evaluated, error) {
-	matches, unevaluable, err := rules.Evaluate(txApp, rec, event, candidates)
+	matches, unevaluable, err := rules.Evaluate(txApp, rec, event, candidates, p.cfg.UsersCollection)
 	if err != nil {
 		return evaluated{}, serverError(fmt.Errorf("notify: %w", err))
 	}
