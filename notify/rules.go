@@ -27,6 +27,14 @@ const (
 	ModeFirst = rules.ModeFirst // the first listed channel available to the user
 )
 
+// Staff recipients: a rule whose recipient is StaffRecipient sends one
+// message to every user whose bool field StaffField is true at the time of
+// the write (the shop's own people).
+const (
+	StaffRecipient = rules.StaffRecipient
+	StaffField     = rules.StaffField
+)
+
 // Rule is a parsed notifyRules record.
 type Rule = rules.Rule
 
