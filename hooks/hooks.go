@@ -9,19 +9,22 @@ import (
 	"math"
 	"strings"
 
+	"github.com/pbnotify/pbnotify/notify"
 	validation "github.com/pocketbase/ozzo-validation/v4"
 	"github.com/pocketbase/pocketbase/tools/types"
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/hook"
+	"github.com/pocketbase/pocketbase/tools/router"
 )
 
 // Hook ids, so an app can Unbind them.
 const (
-	HookOrderDefaults = "__shopOrderDefaults__"
-	HookOrderNumber   = "__shopOrderNumber__"
-	HookUserDefaults  = "__shopUserDefaults__"
-	HookOrderItems    = "__shopOrderItems__"
+	HookOrderDefaults         = "__shopOrderDefaults__"
+	HookOrderNumber           = "__shopOrderNumber__"
+	HookUserDefaults          = "__shopUserDefaults__"
+	HookOrderItems            = "__shopOrderItems__"
+	HookStaffOnlyBySuperusers = "__shopStaffOnlyBySuperusers__"
 )
 
 // FirstOrderNumber is the number of the shop's first order.
@@ -49,6 +52,29 @@ func Bind(app core.App) {
 		Id:   HookOrderNumber,
 		Func: assignOrderNumber,
 	})
+	// Staff get every order's details: only a superuser may make someone
+	// staff, or undo it. The request hooks cover sign-up, profile updates,
+	// batch requests and OAuth2 sign-up (PocketBase creates that user through
+	// an internal create request); Go code saving a record directly is
+	// trusted, as it is everywhere else.
+	app.OnRecordCreateRequest("users").Bind(&hook.Handler[*core.RecordRequestEvent]{
+		Id: HookStaffOnlyBySuperusers,
+		Func: func(e *core.RecordRequestEvent) error {
+			if e.Record.GetBool(notify.StaffField) && !e.HasSuperuserAuth() {
+				return staffRefused()
+			}
+			return e.Next()
+		},
+	})
+	app.OnRecordUpdateRequest("users").Bind(&hook.Handler[*core.RecordRequestEvent]{
+		Id: HookStaffOnlyBySuperusers,
+		Func: func(e *core.RecordRequestEvent) error {
+			if e.Record.GetBool(notify.StaffField) != e.Record.Original().GetBool(notify.StaffField) && !e.HasSuperuserAuth() {
+				return staffRefused()
+			}
+			return e.Next()
+		},
+	})
 	app.OnRecordCreate("users").Bind(&hook.Handler[*core.RecordEvent]{
 		Id: HookUserDefaults,
 		Func: func(e *core.RecordEvent) error {
@@ -58,6 +84,13 @@ func Bind(app core.App) {
 			return e.Next()
 		},
 	})
+}
+
+// staffRefused is the answer to a customer who tries to mark an account
+// as staff: a 403 naming the field, so the sign-up form can say why.
+func staffRefused() error {
+	return router.NewForbiddenError("Only a superuser can change "+notify.StaffField+": staff are set in the dashboard.",
+		validation.Errors{notify.StaffField: validation.NewError("validation_staff_superusers_only", "only a superuser can change it")})
 }
 
 // orderItem is one line of orders.items.

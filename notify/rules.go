@@ -31,6 +31,14 @@ const (
 	ModeEscalate = rules.ModeEscalate
 )
 
+// Staff recipients: a rule whose recipient is StaffRecipient sends one
+// message to every user whose bool field StaffField is true at the time of
+// the write (the shop's own people).
+const (
+	StaffRecipient = rules.StaffRecipient
+	StaffField     = rules.StaffField
+)
+
 // Rule is a parsed notifyRules record.
 type Rule = rules.Rule
 
@@ -66,7 +74,7 @@ func (p *plugin) channelNames() []string {
 // never fails the write (see enqueueWrite); a database error does, as a
 // server error.
 func (p *plugin) evaluateWrite(txApp core.App, rec *core.Record, event string, candidates []*Rule) (evaluated, error) {
-	matches, unevaluable, err := rules.Evaluate(txApp, rec, event, candidates)
+	matches, unevaluable, err := rules.Evaluate(txApp, rec, event, candidates, p.cfg.UsersCollection)
 	if err != nil {
 		return evaluated{}, serverError(fmt.Errorf("notify: %w", err))
 	}

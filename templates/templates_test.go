@@ -20,6 +20,7 @@ var (
 		"order.delivered", "order.cancelled", "order.returned",
 		"payment.succeeded", "payment.failed", "payment.refunded",
 		"user.created",
+		"staff.order-created", "staff.payment-failed",
 	}
 	wantLocales = []string{"en", "ru"}
 	sections    = []string{"subject", "html", "text", "telegram", "pushTitle", "pushBody", "pushUrl"}
@@ -37,6 +38,9 @@ const (
 	orderID     = "ord0000000001"
 	orderNumber = "1001"
 	link        = "https://shop.example/#/orders/" + orderID
+	// dashboardPath is where staff messages point: the order in the
+	// PocketBase dashboard, which the storefront cannot show them.
+	dashboardPath = "/_/#/collections?collection=orders&record=" + orderID
 )
 
 // funcs are stand-ins for the renderer's money, date and default.
@@ -93,9 +97,22 @@ func sampleOrder(full bool) map[string]any {
 	return o
 }
 
+// family is what a template is about, from its key: "order", "payment"
+// or "user"; staff is set for the staff alerts (staff.order-created is
+// about an order, sent to a staff member).
+func family(key string) (family string, staff bool) {
+	family, event, _ := strings.Cut(key, ".")
+	if family == "staff" {
+		family, _, _ = strings.Cut(event, "-")
+		return family, true
+	}
+	return family, false
+}
+
 // sampleView builds the data a template of the given family (order,
 // payment, user) receives. full=false leaves every optional value empty:
-// no recipient name, no shop contacts, no link, no expanded order.
+// no recipient name, no shop contacts, no link, no expanded order or
+// customer.
 func sampleView(family, locale string, full bool) map[string]any {
 	userName := "Anna " + xss
 	shop := map[string]any{
@@ -118,6 +135,12 @@ func sampleView(family, locale string, full bool) map[string]any {
 	switch family {
 	case "order":
 		v["Record"] = sampleOrder(full)
+		if full {
+			v["Expand"] = map[string]any{"customer": map[string]any{
+				"id": "usr0000000001", "name": "Anna " + xss, "email": "anna@example.org",
+				"phone": "+7 900 000-00-00", "locale": locale,
+			}}
+		}
 	case "payment":
 		reason := "Insufficient funds"
 		if !full {
@@ -199,7 +222,7 @@ func TestDefaultsRender(t *testing.T) {
 	}
 	for _, d := range defs {
 		t.Run(d.Locale+"/"+d.Key, func(t *testing.T) {
-			family, _, _ := strings.Cut(d.Key, ".")
+			family, staff := family(d.Key)
 			if !slices.Contains([]string{"order", "payment", "user"}, family) {
 				t.Fatalf("unknown key family %q", family)
 			}
@@ -237,13 +260,13 @@ func TestDefaultsRender(t *testing.T) {
 				if t.Failed() {
 					return
 				}
-				checkOutput(t, d, family, full, out)
+				checkOutput(t, d, family, staff, full, out)
 			}
 		})
 	}
 }
 
-func checkOutput(t *testing.T, d templates.Template, family string, full bool, out map[string]string) {
+func checkOutput(t *testing.T, d templates.Template, family string, staff, full bool, out map[string]string) {
 	t.Helper()
 	prefix := fmt.Sprintf("full=%v: ", full)
 
@@ -311,9 +334,14 @@ func checkOutput(t *testing.T, d templates.Template, family string, full bool, o
 				t.Errorf("%s does not name order %s:\n%s", name, orderNumber, out[name])
 			}
 		}
-		for _, name := range []string{"html", "text"} {
-			if !strings.Contains(out[name], link) {
-				t.Errorf("%s does not link to the order page %s:\n%s", name, link, out[name])
+		want := map[string]string{"html": link, "text": link}
+		if staff {
+			dashboard := "https://shop.example" + dashboardPath
+			want = map[string]string{"html": strings.ReplaceAll(dashboard, "&", "&amp;"), "text": dashboard}
+		}
+		for name, l := range want {
+			if !strings.Contains(out[name], l) {
+				t.Errorf("%s does not link to the order %s:\n%s", name, l, out[name])
 			}
 		}
 	} else {
@@ -324,6 +352,9 @@ func checkOutput(t *testing.T, d templates.Template, family string, full bool, o
 		}
 	}
 	wantURL := map[string]string{"order": "/#/orders/" + orderID, "payment": "/#/orders/" + orderID, "user": "/#/"}[family]
+	if staff {
+		wantURL = dashboardPath
+	}
 	if got := strings.TrimSpace(out["pushUrl"]); got != wantURL {
 		t.Errorf("pushUrl = %q, want %q", got, wantURL)
 	}
@@ -356,6 +387,30 @@ func checkOutput(t *testing.T, d templates.Template, family string, full bool, o
 		contains("html", `href="https://www.pochta.ru/tracking#RA123456789RU"`)
 	case "payment.failed":
 		for _, name := range []string{"html", "text", "telegram"} {
+			contains(name, "Insufficient funds")
+		}
+	case "staff.order-created":
+		// "New order №1001 — 2 items, 2730 RUB, Anna, Moscow…"
+		for _, name := range []string{"subject", "telegram", "pushTitle"} {
+			contains(name, "№1001")
+		}
+		for _, name := range []string{"subject", "html", "text", "telegram", "pushTitle"} {
+			contains(name, "2730 RUB")
+		}
+		for _, name := range []string{"subject", "html", "text", "telegram", "pushBody"} {
+			contains(name, "Moscow, Tverskaya")
+			contains(name, "Anna")
+		}
+		for _, name := range []string{"html", "text", "telegram"} {
+			contains(name, "Green tea, 100 g")
+			contains(name, "7 900 000-00-00") // html/template writes the + as &#43;
+		}
+		contains("subject", map[string]string{"en": "2 items", "ru": "позиций: 2"}[d.Locale])
+	case "staff.payment-failed":
+		for _, name := range []string{"subject", "html", "text", "telegram", "pushBody"} {
+			contains(name, "2730 RUB")
+		}
+		for _, name := range []string{"html", "text", "telegram", "pushBody"} {
 			contains(name, "Insufficient funds")
 		}
 	case "payment.refunded":

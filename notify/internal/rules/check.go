@@ -98,11 +98,23 @@ func Check(app core.App, rule *Rule, usersCollection string) error {
 
 // checkRecipientPath checks statically that a field path leads from coll to
 // a user: relations all the way, the last one pointing at the users
-// collection ("id" on the users collection itself).
+// collection ("id" on the users collection itself). "@staff" instead
+// needs the users collection's bool field StaffField.
 func checkRecipientPath(app core.App, coll *core.Collection, path []string, usersCollection string) error {
 	users, err := app.FindCachedCollectionByNameOrId(usersCollection)
 	if err != nil {
 		return fmt.Errorf("there is no users collection %q", usersCollection)
+	}
+	if len(path) == 1 && path[0] == StaffRecipient {
+		if _, ok := users.Fields.GetByName(StaffField).(*core.BoolField); !ok {
+			return fmt.Errorf("%s needs a bool field %q on %s to tell who the staff are", StaffRecipient, StaffField, users.Name)
+		}
+		return nil
+	}
+	for _, name := range path {
+		if strings.HasPrefix(name, "@") {
+			return fmt.Errorf("%q is not a recipient; use a field path to the user (customer, order.customer, id) or %s", strings.Join(path, "."), StaffRecipient)
+		}
 	}
 	cur := coll
 	for i, name := range path {

@@ -51,12 +51,16 @@ type Unevaluable struct {
 // Evaluate checks candidates (from Set.Match) against rec as stored in
 // app, which should be the write's transaction: after the write for create
 // and update, before it for delete. For each rule it applies the changed
-// check, the condition filter and the recipient path, in that order.
+// check, the condition filter and the recipient, in that order.
+//
+// A rule to "@staff" fires once per staff user of usersCollection, as the
+// transaction sees them, each match with the same trigger (DedupeKey tells
+// them apart by user); with no staff it fires for nobody.
 //
 // Rules that fire are returned in matches, rules that cannot be evaluated
 // (ErrBroken) in unevaluable; neither fails the write. err is a database
 // error, and then the write should fail.
-func Evaluate(app core.App, rec *core.Record, event string, candidates []*Rule) (matches []Match, unevaluable []Unevaluable, err error) {
+func Evaluate(app core.App, rec *core.Record, event string, candidates []*Rule, usersCollection string) (matches []Match, unevaluable []Unevaluable, err error) {
 	for _, rule := range candidates {
 		trigger, fires, err := triggerOf(rule, rec, event)
 		if err != nil {
@@ -81,6 +85,20 @@ func Evaluate(app core.App, rec *core.Record, event string, candidates []*Rule) 
 			if !ok {
 				continue
 			}
+		}
+		if rule.ToStaff() {
+			staff, err := StaffIDs(app, usersCollection)
+			if errors.Is(err, ErrBroken) {
+				unevaluable = append(unevaluable, Unevaluable{Rule: rule, Trigger: trigger, Reason: reason("recipient", err)})
+				continue
+			}
+			if err != nil {
+				return nil, nil, fmt.Errorf("rule %q: recipient %s: %w", rule.Name, StaffRecipient, err)
+			}
+			for _, id := range staff {
+				matches = append(matches, Match{Rule: rule, UserID: id, Trigger: trigger})
+			}
+			continue
 		}
 		userID, err := Recipient(app, rec, rule.Recipient)
 		if errors.Is(err, ErrBroken) {
@@ -272,6 +290,30 @@ func Recipient(app core.App, rec *core.Record, path []string) (string, error) {
 		cur = next
 	}
 	return "", nil
+}
+
+// StaffIDs returns the ids of the staff users of usersCollection (StaffField
+// true) as app sees them, in id order; run on a write's transaction it sees
+// the write. A users collection that is gone or has no bool StaffField is
+// an ErrBroken error.
+func StaffIDs(app core.App, usersCollection string) ([]string, error) {
+	users, err := app.FindCachedCollectionByNameOrId(usersCollection)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, broken("there is no users collection %q", usersCollection)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("users collection %q: %w", usersCollection, err)
+	}
+	if _, ok := users.Fields.GetByName(StaffField).(*core.BoolField); !ok {
+		return nil, broken("%s has no bool field %q any more", users.Name, StaffField)
+	}
+	var ids []string
+	err = app.DB().Select("id").From(users.Name).
+		Where(dbx.HashExp{StaffField: true}).OrderBy("id").Column(&ids)
+	if err != nil {
+		return nil, fmt.Errorf("reading the staff of %s: %w", users.Name, err)
+	}
+	return ids, nil
 }
 
 // DedupeKey identifies one message: the same rule, record, trigger,

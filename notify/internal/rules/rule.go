@@ -44,7 +44,7 @@ type Rule struct {
 	Event      string
 	Changed    string
 	Condition  string
-	Recipient  []string // field path, e.g. ["order", "customer"]
+	Recipient  []string // field path, e.g. ["order", "customer"], or [StaffRecipient]
 	Template   string
 	Channels   []string
 	Mode       string
@@ -58,6 +58,22 @@ type Rule struct {
 	// Problem is why the rule could not be evaluated at the last write that
 	// tried, as flagged in notifyRules.problem; "" when none.
 	Problem string
+}
+
+// StaffRecipient is the recipient of a rule addressed to the shop's own
+// people rather than to a user the record points to: every user whose
+// StaffField is true when the write happens gets the message.
+const StaffRecipient = "@staff"
+
+// StaffField is the bool field of the users collection that marks the
+// shop's own people. Only superusers set it (the shop's hooks refuse it
+// from anyone else).
+const StaffField = "staff"
+
+// ToStaff reports whether the rule is addressed to the staff (recipient
+// "@staff").
+func (r *Rule) ToStaff() bool {
+	return len(r.Recipient) == 1 && r.Recipient[0] == StaffRecipient
 }
 
 // FromRecord parses a notifyRules record. Only a malformed delay is an

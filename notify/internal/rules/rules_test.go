@@ -3,6 +3,7 @@ package rules_test
 import (
 	"errors"
 	"github.com/pbnotify/pbnotify/notify/internal/pbtest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -12,10 +13,13 @@ import (
 )
 
 // newApp is an empty PocketBase with a small shop: orders of users,
-// payments of orders, and tickets, which have no autodate fields.
+// payments of orders, and tickets, which have no autodate fields. Its
+// users are the customers anna and ivan and the staff olga and petr.
 func newApp(t *testing.T) (*tests.TestApp, map[string]string) {
 	t.Helper()
 	app, users := pbtest.NewApp(t)
+	users.Fields.Add(&core.BoolField{Name: rules.StaffField})
+	must(t, app.Save(users))
 	orders := core.NewBaseCollection("orders")
 	orders.Fields.Add(
 		&core.RelationField{Name: "customer", CollectionId: users.Id, MaxSelect: 1},
@@ -40,10 +44,11 @@ func newApp(t *testing.T) (*tests.TestApp, map[string]string) {
 	must(t, app.Save(tickets))
 
 	ids := map[string]string{}
-	for _, name := range []string{"anna", "ivan"} {
+	for _, name := range []string{"anna", "ivan", "olga", "petr"} {
 		u := core.NewRecord(users)
 		u.SetEmail(name + "@example.org")
 		u.SetPassword("password123")
+		u.Set(rules.StaffField, name == "olga" || name == "petr")
 		must(t, app.Save(u))
 		ids[name] = u.Id
 	}
@@ -109,7 +114,7 @@ func TestEvaluate(t *testing.T) {
 		changed   string // rule.changed
 		condition string // rule.condition
 		recipient string // rule.recipient
-		want      string // "": no match; "user@trigger": a match; "broken: text": unevaluable
+		want      string // "": no match; "user@trigger": a match (several: by name, space-separated); "broken: text": unevaluable
 	}{
 		// create
 		{"orders", "create", nil, vals{"customer": "anna", "status": "new"}, "", "", "customer", "anna@create"},
@@ -145,25 +150,38 @@ func TestEvaluate(t *testing.T) {
 		{"orders", "create", nil, vals{"customer": "anna"}, "", "", "note", `broken: recipient: "note" is not a relation`},
 		{"orders", "create", nil, vals{"customer": "anna"}, "", "", "gone", `broken: recipient: "gone" is not a relation`},
 		{"payments", "create", nil, vals{"order": "order"}, "", "", "order.note", `broken: recipient: "note" is not a relation`},
+
+		// @staff: every staff user, each with the write's trigger
+		{"orders", "create", nil, vals{"customer": "anna", "status": "new"}, "", "", "@staff", "olga@create petr@create"},
+		{"orders", "create", nil, vals{"customer": "anna", "status": "new"}, "", `status = "paid"`, "@staff", ""},
+		{"orders", "create", nil, vals{"status": "new"}, "", "", "@staff", "olga@create petr@create"}, // no customer needed
+		{"orders", "update", vals{"customer": "anna", "status": "new"}, vals{"status": "paid"}, "status", "", "@staff", "olga@update:status=paid petr@update:status=paid"},
+		{"orders", "update", vals{"customer": "anna", "status": "paid"}, vals{"note": "x"}, "status", "", "@staff", ""},
+		{"payments", "create", nil, vals{"order": "order", "status": "failed"}, "status", `status = "failed"`, "@staff", "olga@create:status=failed petr@create:status=failed"},
+		{"orders", "delete", vals{"customer": "anna", "status": "new"}, nil, "", "", "@staff", "olga@delete petr@delete"},
+		{"orders", "create", nil, vals{"customer": "anna"}, "", `gone = "x"`, "@staff", "broken: condition:"},
 	}
 	for _, tt := range tests {
 		rule := &rules.Rule{ID: "r1", Name: "test", Collection: tt.coll, Event: tt.event, Active: true,
 			Changed: tt.changed, Condition: tt.condition, Recipient: strings.Split(tt.recipient, "."), Channels: []string{"email"}}
 		rec, finish := write(t, app, ids, tt.coll, tt.event, tt.before, tt.after)
-		matches, unevaluable, err := rules.Evaluate(app, rec, tt.event, []*rules.Rule{rule})
+		matches, unevaluable, err := rules.Evaluate(app, rec, tt.event, []*rules.Rule{rule}, "users")
 		finish()
 		desc := tt.event + " " + tt.coll + " " + strings.Join([]string{tt.changed, tt.condition, tt.recipient}, " | ")
 		if err != nil {
 			t.Errorf("Evaluate(%q) error %v", desc, err)
 			continue
 		}
-		got := ""
+		var each []string
 		for _, m := range matches {
-			got = name(ids, m.UserID) + "@" + m.Trigger
+			one := name(ids, m.UserID) + "@" + m.Trigger
 			for alias, id := range ids {
-				got = strings.ReplaceAll(got, id, alias)
+				one = strings.ReplaceAll(one, id, alias)
 			}
+			each = append(each, one)
 		}
+		slices.Sort(each)
+		got := strings.Join(each, " ")
 		for _, u := range unevaluable {
 			got = "broken: " + u.Reason
 		}
@@ -208,7 +226,7 @@ func TestUpdateTriggerIsTheChange(t *testing.T) {
 		must(t, err)
 		fresh.Set("title", title)
 		must(t, app.Save(fresh))
-		matches, _, err := rules.Evaluate(app, fresh, rules.EventUpdate, []*rules.Rule{rule})
+		matches, _, err := rules.Evaluate(app, fresh, rules.EventUpdate, []*rules.Rule{rule}, "users")
 		must(t, err)
 		if len(matches) == 0 {
 			return ""
@@ -242,7 +260,7 @@ func TestDatabaseErrorIsNotBroken(t *testing.T) {
 	}
 	rule := &rules.Rule{ID: "r1", Name: "paid", Collection: "payments", Event: rules.EventCreate, Active: true,
 		Condition: `order.status = "new"`, Recipient: []string{"order", "customer"}}
-	matches, unevaluable, err := rules.Evaluate(app, rec, rules.EventCreate, []*rules.Rule{rule})
+	matches, unevaluable, err := rules.Evaluate(app, rec, rules.EventCreate, []*rules.Rule{rule}, "users")
 	if err == nil || errors.Is(err, rules.ErrBroken) {
 		t.Errorf("Evaluate with a missing column = %v, %v, %v; want a database error that is not ErrBroken", matches, unevaluable, err)
 	}
@@ -332,4 +350,107 @@ func TestCheckSchemaChange(t *testing.T) {
 			t.Errorf("CheckSchemaChange(%q) = %v; want %v", desc, err, tt.want)
 		}
 	}
+}
+
+// A rule to @staff reads the staff in the write's transaction: a user
+// marked or unmarked in the same transaction counts as the write left
+// them. No staff is no message and no error; a users collection without
+// the staff field makes the rule unevaluable, not the write fail.
+func TestEvaluateStaff(t *testing.T) {
+	app, ids := newApp(t)
+	rule := &rules.Rule{ID: "r1", Name: "new order to staff", Collection: "orders", Event: rules.EventCreate,
+		Active: true, Recipient: []string{rules.StaffRecipient}, Channels: []string{"email"}}
+	orders, err := app.FindCollectionByNameOrId("orders")
+	must(t, err)
+	setStaff := func(app core.App, name string, staff bool) {
+		t.Helper()
+		u, err := app.FindRecordById("users", ids[name])
+		must(t, err)
+		u.Set(rules.StaffField, staff)
+		must(t, app.Save(u))
+	}
+	evaluate := func(app core.App) (got string, unevaluable []rules.Unevaluable) {
+		t.Helper()
+		order := core.NewRecord(orders)
+		order.Set("customer", ids["anna"])
+		must(t, app.Save(order))
+		matches, unevaluable, err := rules.Evaluate(app, order, rules.EventCreate, []*rules.Rule{rule}, "users")
+		if err != nil {
+			t.Fatalf("Evaluate: %v", err)
+		}
+		var names []string
+		for _, m := range matches {
+			names = append(names, name(ids, m.UserID))
+		}
+		slices.Sort(names)
+		return strings.Join(names, " "), unevaluable
+	}
+
+	must(t, app.RunInTransaction(func(txApp core.App) error {
+		setStaff(txApp, "ivan", true)
+		setStaff(txApp, "petr", false)
+		if got, _ := evaluate(txApp); got != "ivan olga" {
+			t.Errorf("Evaluate in the transaction that made ivan staff and petr not = %q; want %q", got, "ivan olga")
+		}
+		return nil
+	}))
+
+	for _, n := range []string{"ivan", "olga", "petr"} {
+		setStaff(app, n, false)
+	}
+	if got, unevaluable := evaluate(app); got != "" || len(unevaluable) != 0 {
+		t.Errorf("Evaluate with no staff = %q, %v; want no match and nothing unevaluable", got, unevaluable)
+	}
+
+	users, err := app.FindCollectionByNameOrId("users")
+	must(t, err)
+	users.Fields.RemoveByName(rules.StaffField)
+	must(t, app.Save(users))
+	got, unevaluable := evaluate(app)
+	if got != "" || len(unevaluable) != 1 || !strings.Contains(unevaluable[0].Reason, `no bool field "staff"`) {
+		t.Errorf("Evaluate without users.staff = %q, %+v; want one unevaluable rule naming the field", got, unevaluable)
+	}
+}
+
+// @staff is a valid recipient exactly when the users collection has the
+// staff field, and removing the field is refused while a rule uses it.
+func TestCheckStaffRecipient(t *testing.T) {
+	app, _ := newApp(t)
+	toStaff := &rules.Rule{Name: "Staff: new order", Collection: "orders", Event: "create", Recipient: []string{rules.StaffRecipient}}
+	tests := []struct {
+		recipient string // rule.recipient
+		want      string // in the error; "" for valid
+	}{
+		{"@staff", ""},
+		{"@staf", `"@staf" is not a recipient`},
+		{"customer.@staff", `is not a recipient`},
+		{"customer", ""},
+	}
+	for _, tt := range tests {
+		rule := *toStaff
+		rule.Recipient = strings.Split(tt.recipient, ".")
+		err := rules.Check(app, &rule, "users")
+		if (tt.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("Check(recipient %q) = %v; want %q", tt.recipient, err, tt.want)
+		}
+	}
+
+	users, err := app.FindCollectionByNameOrId("users")
+	must(t, err)
+	users.Fields.RemoveByName(rules.StaffField)
+	err = rules.CheckSchemaChange(app, []*rules.Rule{toStaff}, mustCollection(t, app, "users"), users, "users")
+	if err == nil || !strings.Contains(err.Error(), `"Staff: new order"`) {
+		t.Errorf("CheckSchemaChange(remove users.staff) = %v; want a refusal naming the @staff rule", err)
+	}
+	must(t, app.Save(users))
+	if err := rules.Check(app, toStaff, "users"); err == nil || !strings.Contains(err.Error(), `needs a bool field "staff"`) {
+		t.Errorf("Check(@staff) without users.staff = %v; want an error asking for the field", err)
+	}
+}
+
+func mustCollection(t *testing.T, app core.App, name string) *core.Collection {
+	t.Helper()
+	c, err := app.FindCollectionByNameOrId(name)
+	must(t, err)
+	return c
 }
