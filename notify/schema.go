@@ -186,7 +186,7 @@ func rulesCollection() *core.Collection {
 		&core.SelectField{Name: "event", Required: true, MaxSelect: 1, Values: []string{"create", "update", "delete"}},
 		&core.TextField{Name: "changed", Max: 100, Help: "Only when this field's value changed (optional)"},
 		&core.TextField{Name: "condition", Max: 2000, Help: `PocketBase filter the record must match, e.g. status = "shipped"`},
-		&core.TextField{Name: "recipient", Required: true, Max: 200, Help: "Field path to the user: customer, order.customer, id"},
+		&core.TextField{Name: "recipient", Required: true, Max: 200, Help: "Field path to the user (customer, order.customer, id), or @staff for every staff user"},
 		&core.TextField{Name: "template", Required: true, Max: 100, Help: "Template key, e.g. order.shipped"},
 		&core.SelectField{Name: "channels", Required: true, MaxSelect: len(allChannels), Values: allChannels},
 		&core.SelectField{Name: "mode", MaxSelect: 1, Values: []string{ModeAll, ModeFirst, ModeEscalate},
