@@ -320,6 +320,8 @@ func Register(app core.App, cfg Config) error {
 		return fmt.Errorf("notify: %w", err)
 	}
 	p.disp = disp
+	// Send finds the plugin here, from the app or any transaction of it.
+	app.Store().Set(pluginStoreKey, p)
 
 	p.bindEnqueue()
 	p.bindRetry()

@@ -22,7 +22,30 @@ type (
 
 // view builds the template data for a message. Its error is transient (a
 // related record could not be read): the message is worth a retry.
+//
+// A message sent with Send keeps its Data under sendDataKey in the row's
+// data; the template sees it as .Data, and .Record holds the rest (nothing,
+// for a sent message).
 func (p *plugin) view(user *core.Record, collection, recordID string, data map[string]any, locale string) (*View, error) {
+	var sent map[string]any
+	if raw, ok := data[sendDataKey]; ok {
+		sent, _ = raw.(map[string]any)
+		if sent == nil {
+			sent = map[string]any{}
+		}
+		record := make(map[string]any, len(data)-1)
+		for k, v := range data {
+			if k != sendDataKey {
+				record[k] = v
+			}
+		}
+		data = record
+	}
 	vw := render.Viewer{App: p.app, Shop: p.shop()}
-	return vw.View(user, collection, recordID, data, locale)
+	v, err := vw.View(user, collection, recordID, data, locale)
+	if err != nil {
+		return nil, err
+	}
+	v.Data = sent
+	return v, nil
 }

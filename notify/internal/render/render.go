@@ -44,6 +44,11 @@ type View struct {
 	Expand map[string]map[string]any // related records by relation field name, e.g. .Expand.order.number
 	Link   string                    // the shop page about the record, e.g. the order page
 	Locale string
+	// Data is what the code that sent the message passed (notify.Send),
+	// e.g. {{.Data.code}}; nil for messages made by rules. Its keys are
+	// free-form: a template is not refused on save for naming one the
+	// sample lacks (see Validate).
+	Data map[string]any
 }
 
 // Shop is the sender's identity, shown in every email's layout.

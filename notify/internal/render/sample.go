@@ -1,6 +1,9 @@
 package render
 
 import (
+	htmltemplate "html/template"
+	texttemplate "text/template"
+	"text/template/parse"
 	"time"
 
 	"github.com/pocketbase/pocketbase/core"
@@ -75,4 +78,103 @@ func sampleRecord(coll *core.Collection) map[string]any {
 		}
 	}
 	return out
+}
+
+// sampleData is the .Data a template is checked against on save. .Data is
+// free-form (whatever the code calling notify.Send passes), so no sample
+// can know its keys; and a map lacks any key it does not have, which
+// missingkey=error refuses. So the sample has exactly the keys the template
+// names: every path .Data.a.b (or $.Data.a.b) in its fields becomes a nested
+// map ending in nil, which prints as "<no value>", is false in if and with,
+// ranges over nothing, and is an empty argument to money, date and default.
+// A key used both as a value and as a map (.Data.a and .Data.a.b) is a map.
+func sampleData(t *Template) map[string]any {
+	data := map[string]any{}
+	add := func(path []string) {
+		m := data
+		for i, key := range path {
+			if i == len(path)-1 {
+				if _, ok := m[key]; !ok {
+					m[key] = nil
+				}
+				return
+			}
+			next, ok := m[key].(map[string]any)
+			if !ok {
+				next = map[string]any{}
+				m[key] = next
+			}
+			m = next
+		}
+	}
+	for _, ex := range t.fields {
+		var trees []*parse.Tree
+		switch x := ex.(type) {
+		case *htmltemplate.Template:
+			for _, tt := range x.Templates() {
+				trees = append(trees, tt.Tree)
+			}
+		case *texttemplate.Template:
+			for _, tt := range x.Templates() {
+				trees = append(trees, tt.Tree)
+			}
+		}
+		for _, tree := range trees {
+			if tree != nil {
+				walkDataPaths(tree.Root, add)
+			}
+		}
+	}
+	return data
+}
+
+// walkDataPaths calls add with the keys after .Data of every field path
+// under node that starts at .Data or $.Data.
+func walkDataPaths(node parse.Node, add func([]string)) {
+	switch n := node.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return
+		}
+		for _, c := range n.Nodes {
+			walkDataPaths(c, add)
+		}
+	case *parse.ActionNode:
+		walkDataPaths(n.Pipe, add)
+	case *parse.IfNode:
+		walkBranch(&n.BranchNode, add)
+	case *parse.RangeNode:
+		walkBranch(&n.BranchNode, add)
+	case *parse.WithNode:
+		walkBranch(&n.BranchNode, add)
+	case *parse.TemplateNode:
+		walkDataPaths(n.Pipe, add)
+	case *parse.PipeNode:
+		if n == nil {
+			return
+		}
+		for _, c := range n.Cmds {
+			walkDataPaths(c, add)
+		}
+	case *parse.CommandNode:
+		for _, a := range n.Args {
+			walkDataPaths(a, add)
+		}
+	case *parse.ChainNode:
+		walkDataPaths(n.Node, add)
+	case *parse.FieldNode:
+		if len(n.Ident) > 1 && n.Ident[0] == "Data" {
+			add(n.Ident[1:])
+		}
+	case *parse.VariableNode:
+		if len(n.Ident) > 2 && n.Ident[0] == "$" && n.Ident[1] == "Data" {
+			add(n.Ident[2:])
+		}
+	}
+}
+
+func walkBranch(b *parse.BranchNode, add func([]string)) {
+	walkDataPaths(b.Pipe, add)
+	walkDataPaths(b.List, add)
+	walkDataPaths(b.ElseList, add)
 }

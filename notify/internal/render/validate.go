@@ -12,7 +12,8 @@ import (
 // Validate refuses a template that would fail at send time: it compiles
 // src and renders every field against a sample record of each of colls.
 // The verdict is a validation.Errors naming the field, which the dashboard
-// shows next to it; any other error is the app's.
+// shows next to it; any other error is the app's. Keys under .Data are
+// free-form, so the sample has every one the template names (sampleData).
 func Validate(app core.App, src Source, colls []*core.Collection, shop Shop) error {
 	t, err := Compile(src)
 	if err != nil {
@@ -23,7 +24,9 @@ func Validate(app core.App, src Source, colls []*core.Collection, shop Shop) err
 		return err
 	}
 	for _, coll := range colls {
-		if _, err := t.Render(Sample(app, coll, shop, src.Locale), All); err != nil {
+		sample := Sample(app, coll, shop, src.Locale)
+		sample.Data = sampleData(t)
+		if _, err := t.Render(sample, All); err != nil {
 			var fe *FieldError
 			if errors.As(err, &fe) {
 				return fieldError(fe.Field, fmt.Sprintf("does not render against a sample %s record: %v", coll.Name, fe.Err))
