@@ -257,3 +257,64 @@ func TestSendRefuses(t *testing.T) {
 		}
 	})
 }
+
+func TestSendDelay(t *testing.T) {
+	t.Parallel()
+	shop := shoptest.New(t, shoptest.Options{FakeClock: true})
+	createCodeTemplate(t, shop)
+	anna := shop.SignUp("Anna", "anna@example.org", "en")
+
+	err := notify.Send(shop.App, notify.Message{
+		User: anna.ID, Template: "user.login-code", Channels: []string{"inbox"},
+		Data: map[string]any{"code": "later"}, Delay: time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := shop.Messages("template = 'user.login-code'")
+	if len(msgs) != 1 {
+		t.Fatalf("messages = %d; want 1", len(msgs))
+	}
+	if due, want := msgs[0].GetDateTime("runAt").Time(), shop.Clock.Now().Add(time.Hour); due.Before(want.Add(-time.Second)) || due.After(want) {
+		t.Errorf("runAt = %s; want an hour from now (%s)", due, want)
+	}
+	if got := msgs[0].GetString("status"); got != notify.StatusQueued {
+		t.Errorf("status before the delay = %q; want queued", got)
+	}
+	shop.Clock.Advance(time.Hour)
+	sent := shop.WaitMessage("template = 'user.login-code'", nil, notify.StatusSent)
+	if got := sent.GetString("body"); got != "later for Anna" {
+		t.Errorf("body = %q; want %q", got, "later for Anna")
+	}
+}
+
+// TestTemplateDataIsFreeForm saves templates through the REST API: any
+// path under .Data is accepted, however it is used, while a typo under
+// .Record is still refused.
+func TestTemplateDataIsFreeForm(t *testing.T) {
+	t.Parallel()
+	shop := shoptest.New(t, shoptest.Options{NoSMTP: true})
+	admin := shop.SuperuserToken()
+	for _, tc := range []struct {
+		text string
+		want int // HTTP status of the save
+	}{
+		{`{{.Data.code}}`, 200},
+		{`{{$.Data.code}} {{.Data.order.number}} {{.Data.order}}`, 200},
+		{`{{range .Data.items}}{{.name}} × {{.qty}}{{end}}`, 200},
+		{`{{with .Data.booking}}{{.startsAt}}{{end}}`, 200},
+		{`{{if .Data.note}}{{.Data.note}}{{else}}-{{end}} {{money .Data.amount "RUB"}} {{date .Data.at}} {{default "x" .Data.y}}`, 200},
+		{`{{index .Data "optional"}}`, 200},
+		{`{{.Record.numbr}}`, 400}, // orders have no such field
+	} {
+		res := shop.Do("POST", "/api/collections/"+notify.TemplatesCollection+"/records", admin, map[string]any{
+			"key": "order.free-form", "locale": "en", "active": true, "subject": "s", "text": tc.text,
+		})
+		if res.Status != tc.want {
+			t.Errorf("saving text %q = %d %s; want %d", tc.text, res.Status, res.Body, tc.want)
+		}
+		if res.Status == 200 {
+			shop.MustDo(204, "DELETE", "/api/collections/"+notify.TemplatesCollection+"/records/"+res.String("id"), admin, nil)
+		}
+	}
+}
