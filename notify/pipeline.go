@@ -108,11 +108,11 @@ func (p *plugin) deliver(ctx context.Context, job outbox.Job) outbox.Outcome {
 		return p.finish(rule, job, outbox.Failed(fmt.Errorf("template %q (%s): %w", tpl.Key(), tpl.Locale(), err)))
 	}
 	msg := &channels.Message{
-		ID: job.ID, UserID: job.User, Category: job.Category, Key: job.Template, Record: data,
+		ID: job.ID, UserID: job.User, Category: job.Category, Key: job.Template, Record: view.Record,
 		Subject: rendered.Subject, Text: rendered.Text, HTML: rendered.HTML,
 		Telegram:  rendered.Telegram,
 		PushTitle: rendered.PushTitle, PushBody: rendered.PushBody, PushURL: rendered.PushURL,
-		PushTag: job.SourceCollection + "-" + job.SourceRecord,
+		PushTag: pushTag(job),
 		SMS:     rendered.SMS,
 	}
 	if msg.PushURL != "" && job.Channel == channels.Telegram {
@@ -288,4 +288,14 @@ func decodeData(raw string, into *map[string]any) error {
 		*into = map[string]any{}
 	}
 	return nil
+}
+
+// pushTag groups a message's pushes on the device: a newer message about
+// the same record replaces the older one; a message about no record (sent
+// from code) stands alone.
+func pushTag(job outbox.Job) string {
+	if job.SourceRecord == "" {
+		return job.ID
+	}
+	return job.SourceCollection + "-" + job.SourceRecord
 }
