@@ -62,4 +62,9 @@ const (
 
 	// HookPushRoutes serves the web push key and subscribe routes.
 	HookPushRoutes = "__notifyPushRoutes__"
+
+	// HookSecurityAlerts queues auth.password-changed and
+	// auth.email-changed (the latter to the old address too) in the
+	// transaction of a write that changes a user's password or email.
+	HookSecurityAlerts = "__notifySecurityAlerts__"
 )

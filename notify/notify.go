@@ -324,6 +324,7 @@ func Register(app core.App, cfg Config) error {
 	app.Store().Set(pluginStoreKey, p)
 
 	p.bindEnqueue()
+	p.bindSecurityAlerts()
 	p.bindRetry()
 	p.bindRuleDelete()
 	p.bindInboxRead()

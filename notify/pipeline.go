@@ -125,9 +125,12 @@ func (p *plugin) deliver(ctx context.Context, job outbox.Job) outbox.Outcome {
 	}
 
 	// Address: a user's is looked up now, so a corrected address is used
-	// by every retry; a message without a user carries its own.
+	// by every retry; a message without a user carries its own, and so
+	// does one sent with an explicit address (Message.To).
 	msg.To = job.To
-	if user != nil {
+	if to, ok := data[sendToKey].(string); ok {
+		msg.To = to
+	} else if user != nil {
 		msg.To = ""
 		if addr := p.addresses[job.Channel]; addr != nil {
 			if msg.To, err = addr(user); err != nil {

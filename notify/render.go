@@ -35,7 +35,7 @@ func (p *plugin) view(user *core.Record, collection, recordID string, data map[s
 		}
 		record := make(map[string]any, len(data)-1)
 		for k, v := range data {
-			if k != sendDataKey {
+			if k != sendDataKey && k != sendToKey {
 				record[k] = v
 			}
 		}

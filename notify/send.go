@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pbnotify/pbnotify/channels"
 	"github.com/pbnotify/pbnotify/notify/internal/outbox"
 	"github.com/pbnotify/pbnotify/notify/internal/rules"
 	"github.com/pocketbase/dbx"
@@ -37,6 +38,14 @@ type Message struct {
 	// record. Default: empty.
 	Data map[string]any
 
+	// To sends to this address instead of the user's; Channels must then
+	// be email alone (e.g. an alert to the address the user just changed
+	// away from). The user's preferences still apply, and the address is
+	// kept with the message, so a retry goes to it too. Default: empty (the
+	// user's address, looked up at send time, so a retry uses a corrected
+	// one).
+	To string
+
 	// Category decides which of the user's preferences apply: security,
 	// transactional, service or marketing. Default: transactional.
 	Category string
@@ -62,6 +71,11 @@ const pluginStoreKey = "pbnotify.plugin"
 // names are letters, digits and underscores, so "$data" tells the two apart.
 const sendDataKey = "$data"
 
+// sendToKey is the key of the row's data JSON that holds Message.To: its
+// presence marks a message whose explicit address wins over the user's,
+// which the pipeline otherwise looks up at send time.
+const sendToKey = "$to"
+
 // ErrNotRegistered is returned by Send when the notify plugin was not
 // registered on the app.
 var ErrNotRegistered = errors.New("notify: the plugin is not registered on this app (call notify.Register first)")
@@ -79,8 +93,9 @@ var ErrNotRegistered = errors.New("notify: the plugin is not registered on this 
 //
 // It returns an error, and queues nothing, when the plugin is not
 // registered, the user or the active template does not exist, a channel is
-// unknown or none is listed, the category is unknown, the delay is negative,
-// or Data does not marshal to JSON.
+// unknown or none is listed, To is set for other channels than email alone,
+// the category is unknown, the delay is negative, or Data does not marshal
+// to JSON.
 func Send(app core.App, m Message) error {
 	p, ok := app.Store().Get(pluginStoreKey).(*plugin)
 	if !ok {
@@ -147,7 +162,14 @@ func (p *plugin) sendMessages(app core.App, m Message) ([]outbox.Message, error)
 	if data == nil {
 		data = map[string]any{}
 	}
-	snapshot, err := json.Marshal(map[string]any{sendDataKey: data})
+	stored := map[string]any{sendDataKey: data}
+	if m.To != "" {
+		if len(m.Channels) != 1 || m.Channels[0] != channels.Email {
+			return nil, errors.New("an explicit address (Message.To) is for the email channel only")
+		}
+		stored[sendToKey] = m.To
+	}
+	snapshot, err := json.Marshal(stored)
 	if err != nil {
 		return nil, fmt.Errorf("Data does not marshal to JSON: %w", err)
 	}
@@ -172,6 +194,11 @@ func (p *plugin) sendMessages(app core.App, m Message) ([]outbox.Message, error)
 	if key == "" {
 		key = "once:" + core.GenerateDefaultRandomId() // never repeats: no dedupe
 	}
+	if m.To != "" {
+		// Another recipient: the same key sent to the user's own address
+		// is another message.
+		key += "\x00to:" + m.To
+	}
 	var msgs []outbox.Message
 	for _, ch := range m.Channels {
 		if p.unreachable(user, ch, category) != "" {
@@ -182,6 +209,7 @@ func (p *plugin) sendMessages(app core.App, m Message) ([]outbox.Message, error)
 			Channel:   ch,
 			Category:  category,
 			User:      user.Id,
+			To:        m.To,
 			Data:      snapshot,
 			RunAt:     now.Add(m.Delay),
 			DedupeKey: sendDedupeKey(key, ch, user.Id),

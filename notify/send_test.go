@@ -223,6 +223,9 @@ func TestSendRefuses(t *testing.T) {
 		{"unknown channel", func(m *notify.Message) { m.Channels = []string{"email", "fax"} }, `unknown channel "fax"; use email, telegram`},
 		{"no channels", func(m *notify.Message) { m.Channels = nil }, "no channels"},
 		{"unknown category", func(m *notify.Message) { m.Category = "gossip" }, `unknown category "gossip"`},
+		{"an explicit address on other channels than email", func(m *notify.Message) {
+			m.To, m.Channels = "old@example.org", []string{"email", "inbox"}
+		}, "email channel"},
 		{"data that is not JSON", func(m *notify.Message) { m.Data = map[string]any{"f": func() {}} }, "JSON"},
 	} {
 		m := ok

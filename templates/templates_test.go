@@ -21,6 +21,7 @@ var (
 		"payment.succeeded", "payment.failed", "payment.refunded",
 		"user.created",
 		"staff.order-created", "staff.payment-failed",
+		"auth.password-changed", "auth.email-changed",
 	}
 	wantLocales = []string{"en", "ru"}
 	sections    = []string{"subject", "html", "text", "telegram", "pushTitle", "pushBody", "pushUrl"}
@@ -154,6 +155,13 @@ func sampleView(family, locale string, full bool) map[string]any {
 		if full {
 			v["Expand"] = map[string]any{"order": sampleOrder(true)}
 		}
+	case "auth":
+		// A security alert is sent with notify.Send: no record, its facts
+		// in .Data.
+		v["Record"] = map[string]any{}
+		v["Data"] = map[string]any{
+			"at": "2026-03-05 10:00:00.000Z", "oldEmail": "anna@example.org", "newEmail": "new" + xss + "@example.org",
+		}
 	case "user":
 		v["Record"] = map[string]any{
 			"id": "usr0000000001", "name": userName, "email": "anna@example.org",
@@ -223,7 +231,7 @@ func TestDefaultsRender(t *testing.T) {
 	for _, d := range defs {
 		t.Run(d.Locale+"/"+d.Key, func(t *testing.T) {
 			family, staff := family(d.Key)
-			if !slices.Contains([]string{"order", "payment", "user"}, family) {
+			if !slices.Contains([]string{"order", "payment", "user", "auth"}, family) {
 				t.Fatalf("unknown key family %q", family)
 			}
 			for name := range d.Fields {
@@ -325,7 +333,7 @@ func checkOutput(t *testing.T, d templates.Template, family string, staff, full 
 		return
 	}
 	// Facts every message of the family must carry.
-	if family != "user" {
+	if family != "user" && family != "auth" {
 		if !strings.Contains(out["subject"], orderNumber) {
 			t.Errorf("subject %q does not name order %s", out["subject"], orderNumber)
 		}
@@ -351,7 +359,9 @@ func checkOutput(t *testing.T, d templates.Template, family string, staff, full 
 			}
 		}
 	}
-	wantURL := map[string]string{"order": "/#/orders/" + orderID, "payment": "/#/orders/" + orderID, "user": "/#/"}[family]
+	wantURL := map[string]string{
+		"order": "/#/orders/" + orderID, "payment": "/#/orders/" + orderID, "user": "/#/", "auth": "/#/settings",
+	}[family]
 	if staff {
 		wantURL = dashboardPath
 	}
@@ -373,6 +383,21 @@ func checkOutput(t *testing.T, d templates.Template, family string, staff, full 
 		}
 	}
 	switch d.Key {
+	case "auth.password-changed", "auth.email-changed":
+		// What changed, when, and whom to tell if it was not them.
+		for _, name := range []string{"html", "text", "telegram", "pushBody"} {
+			contains(name, "2026-03-05") // the date stand-in prints its argument
+		}
+		for _, name := range []string{"html", "text", "telegram"} {
+			contains(name, "hello@shop.example")
+		}
+		if d.Key == "auth.email-changed" {
+			for _, name := range []string{"html", "text"} {
+				contains(name, "anna@example.org")
+			}
+			contains("text", "new"+xss+"@example.org")
+			contains("html", "new&lt;script&gt;")
+		}
 	case "order.created":
 		for _, name := range []string{"html", "text", "telegram"} {
 			contains(name, "Green tea, 100 g")
