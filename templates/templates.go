@@ -6,7 +6,7 @@
 // One file per event and language, <locale>/<key>.tmpl, split into
 // sections by lines of the form "=== <field>", where field is one of the
 // notifyTemplates fields: subject, html, text, telegram, pushTitle,
-// pushBody, pushUrl.
+// pushBody, pushUrl, sms.
 package templates
 
 import (
@@ -30,7 +30,7 @@ type Template struct {
 
 var sections = map[string]bool{
 	"subject": true, "html": true, "text": true, "telegram": true,
-	"pushTitle": true, "pushBody": true, "pushUrl": true,
+	"pushTitle": true, "pushBody": true, "pushUrl": true, "sms": true,
 }
 
 // Defaults returns every embedded template.

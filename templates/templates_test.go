@@ -2,6 +2,7 @@ package templates_test
 
 import (
 	"fmt"
+	"github.com/pbnotify/pbnotify/channels/sms"
 	htmltemplate "html/template"
 	"regexp"
 	"slices"
@@ -24,7 +25,7 @@ var (
 		"auth.password-changed", "auth.email-changed",
 	}
 	wantLocales = []string{"en", "ru"}
-	sections    = []string{"subject", "html", "text", "telegram", "pushTitle", "pushBody", "pushUrl"}
+	sections    = []string{"subject", "html", "text", "telegram", "pushTitle", "pushBody", "pushUrl", "sms"}
 	// htmlSections are rendered with html/template; the rest with text/template.
 	htmlSections = map[string]bool{"html": true, "telegram": true}
 	// telegramTags are the tags the default templates may use in Telegram's
@@ -267,6 +268,11 @@ func TestDefaultsRender(t *testing.T) {
 				}
 				if t.Failed() {
 					return
+				}
+				// An SMS is billed by the part: the defaults stay within
+				// three even with a full order (a Russian part is 67 chars).
+				if enc, n := sms.Segments(out["sms"]); n > 3 {
+					t.Errorf("full=%v: sms is %d %s parts; want at most 3:\n%s", full, n, enc, out["sms"])
 				}
 				checkOutput(t, d, family, staff, full, out)
 			}
