@@ -20,7 +20,7 @@ import (
 // is covered in-process by notify's TestJSHooksSend.
 func TestBinaryLoadsJSHooks(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds and runs the binary")
+		t.Skip("-short: it builds and runs the shop binary (make test and CI run it)")
 	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "shop")

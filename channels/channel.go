@@ -10,6 +10,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -131,6 +134,26 @@ func RetryAfterDelay(err error) (time.Duration, bool) {
 		return r.after, true
 	}
 	return 0, false
+}
+
+// RetryAfterHeader reads an HTTP Retry-After value, seconds or an HTTP
+// date (RFC 9110 §10.2.3), as a delay from now clamped to [1s, ceiling]; def
+// when the value is absent or unusable. Each channel chooses its own def
+// and ceiling; the reading is the same for all.
+func RetryAfterHeader(v string, now time.Time, def, ceiling time.Duration) time.Duration {
+	v = strings.TrimSpace(v)
+	var d time.Duration
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs > int64(ceiling/time.Second) {
+			return ceiling
+		}
+		d = time.Duration(secs) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	} else {
+		return def
+	}
+	return min(max(d, time.Second), ceiling)
 }
 
 // skipError says the message cannot go out on this channel for a reason that

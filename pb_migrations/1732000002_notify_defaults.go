@@ -5,7 +5,6 @@ import (
 
 	"github.com/pbnotify/pbnotify/channels"
 	"github.com/pbnotify/pbnotify/notify"
-	"github.com/pbnotify/pbnotify/templates"
 	"github.com/pocketbase/pocketbase/core"
 	m "github.com/pocketbase/pocketbase/migrations"
 )
@@ -55,25 +54,8 @@ func DefaultRules() []DefaultRule {
 
 func init() {
 	m.Register(func(app core.App) error {
-		defaults, err := templates.Defaults()
-		if err != nil {
+		if err := seedTemplates(app, func(string) bool { return true }); err != nil {
 			return err
-		}
-		tplColl, err := app.FindCollectionByNameOrId(notify.TemplatesCollection)
-		if err != nil {
-			return err
-		}
-		for _, t := range defaults {
-			rec := core.NewRecord(tplColl)
-			rec.Set("key", t.Key)
-			rec.Set("locale", t.Locale)
-			rec.Set("active", true)
-			for field, body := range t.Fields {
-				rec.Set(field, body)
-			}
-			if err := app.Save(rec); err != nil {
-				return fmt.Errorf("template %s/%s: %w", t.Locale, t.Key, err)
-			}
 		}
 		ruleColl, err := app.FindCollectionByNameOrId(notify.RulesCollection)
 		if err != nil {

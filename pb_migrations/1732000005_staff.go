@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/pbnotify/pbnotify/notify"
-	"github.com/pbnotify/pbnotify/templates"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	m "github.com/pocketbase/pocketbase/migrations"
@@ -63,37 +62,7 @@ func init() {
 // seedStaffTemplates adds the embedded staff.* templates that the shop does
 // not have yet.
 func seedStaffTemplates(app core.App) error {
-	defaults, err := templates.Defaults()
-	if err != nil {
-		return fmt.Errorf("staff: %w", err)
-	}
-	coll, err := app.FindCollectionByNameOrId(notify.TemplatesCollection)
-	if err != nil {
-		return fmt.Errorf("staff: %w", err)
-	}
-	for _, t := range defaults {
-		if !strings.HasPrefix(t.Key, "staff.") {
-			continue
-		}
-		n, err := app.CountRecords(coll, dbx.HashExp{"key": t.Key, "locale": t.Locale})
-		if err != nil {
-			return fmt.Errorf("staff: template %s/%s: %w", t.Locale, t.Key, err)
-		}
-		if n > 0 {
-			continue
-		}
-		rec := core.NewRecord(coll)
-		rec.Set("key", t.Key)
-		rec.Set("locale", t.Locale)
-		rec.Set("active", true)
-		for field, body := range t.Fields {
-			rec.Set(field, body)
-		}
-		if err := app.Save(rec); err != nil {
-			return fmt.Errorf("staff: template %s/%s: %w", t.Locale, t.Key, err)
-		}
-	}
-	return nil
+	return seedTemplates(app, func(key string) bool { return strings.HasPrefix(key, "staff.") })
 }
 
 // seedStaffRules adds the StaffRules that the shop has no rule of the same

@@ -1,12 +1,9 @@
 package pb_migrations
 
 import (
-	"fmt"
 	"slices"
 
 	"github.com/pbnotify/pbnotify/notify"
-	"github.com/pbnotify/pbnotify/templates"
-	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	m "github.com/pocketbase/pocketbase/migrations"
 )
@@ -22,36 +19,6 @@ var securityAlertTemplates = []string{notify.TemplatePasswordChanged, notify.Tem
 // edited, and without them the alerts are only logged as not queued.
 func init() {
 	m.Register(func(app core.App) error {
-		defaults, err := templates.Defaults()
-		if err != nil {
-			return fmt.Errorf("security alerts: %w", err)
-		}
-		coll, err := app.FindCollectionByNameOrId(notify.TemplatesCollection)
-		if err != nil {
-			return fmt.Errorf("security alerts: %w", err)
-		}
-		for _, t := range defaults {
-			if !slices.Contains(securityAlertTemplates, t.Key) {
-				continue
-			}
-			n, err := app.CountRecords(coll, dbx.HashExp{"key": t.Key, "locale": t.Locale})
-			if err != nil {
-				return fmt.Errorf("security alerts: template %s/%s: %w", t.Locale, t.Key, err)
-			}
-			if n > 0 {
-				continue
-			}
-			rec := core.NewRecord(coll)
-			rec.Set("key", t.Key)
-			rec.Set("locale", t.Locale)
-			rec.Set("active", true)
-			for field, body := range t.Fields {
-				rec.Set(field, body)
-			}
-			if err := app.Save(rec); err != nil {
-				return fmt.Errorf("security alerts: template %s/%s: %w", t.Locale, t.Key, err)
-			}
-		}
-		return nil
+		return seedTemplates(app, func(key string) bool { return slices.Contains(securityAlertTemplates, key) })
 	}, nil)
 }

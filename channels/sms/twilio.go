@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -75,21 +74,7 @@ func twilioReason(status int, body []byte) string {
 	return fmt.Sprintf("HTTP %d %s", status, snippet(body))
 }
 
-// parseRetryAfter reads Retry-After as seconds or an HTTP date (RFC 9110
-// §10.2.3), clamped to [1s, MaxRetryAfter]; DefaultRetryAfter if absent or
-// unusable.
+// parseRetryAfter reads Retry-After with this channel's limits.
 func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	var d time.Duration
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs > int64(MaxRetryAfter/time.Second) {
-			return MaxRetryAfter
-		}
-		d = time.Duration(secs) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now)
-	} else {
-		return DefaultRetryAfter
-	}
-	return min(max(d, time.Second), MaxRetryAfter)
+	return channels.RetryAfterHeader(v, now, DefaultRetryAfter, MaxRetryAfter)
 }

@@ -258,20 +258,7 @@ func quote(snippet string) string {
 	return ": " + snippet
 }
 
-// parseRetryAfter reads Retry-After as seconds or an HTTP date (RFC 9110
-// §10.2.3), clamped to [1s, 24h]; DefaultRetryAfter when absent or unusable.
+// parseRetryAfter reads Retry-After with this channel's limits.
 func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	var d time.Duration
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs > int64(maxRetryAfter/time.Second) {
-			return maxRetryAfter
-		}
-		d = time.Duration(secs) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now)
-	} else {
-		return DefaultRetryAfter
-	}
-	return min(max(d, time.Second), maxRetryAfter)
+	return channels.RetryAfterHeader(v, now, DefaultRetryAfter, maxRetryAfter)
 }
