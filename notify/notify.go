@@ -17,8 +17,10 @@
 //	})
 //	app.Start()
 //
-// The collections are created by InstallCollections, usually from a
-// migration; see the README for a complete example.
+// Register adds the plugin's own migration (MigrationFile), which creates
+// its collections with InstallCollections when the app serves; seed
+// templates and rules from your migrations with SeedTemplates and
+// SeedRules. See the README for a complete example.
 package notify
 
 import (
