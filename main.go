@@ -57,7 +57,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := notify.Register(app, cfg); err != nil {
+	if err := notify.Register(app, hooks.NotifyConfig(cfg)); err != nil {
 		log.Fatal(err) // a configuration mistake: say what to fix, no stack trace
 	}
 	app.RootCmd.AddCommand(notify.NewCommand(app))

@@ -30,6 +30,20 @@ const (
 // FirstOrderNumber is the number of the shop's first order.
 const FirstOrderNumber = 1001
 
+// NotifyConfig fills in the shop's own choices where cfg (usually from
+// the environment) leaves them open: its customers read Russian first, and
+// the storefront routes in the URL fragment, so an order's page is
+// /#/orders/{id}.
+func NotifyConfig(cfg notify.Config) notify.Config {
+	if cfg.DefaultLocale == "" {
+		cfg.DefaultLocale = "ru"
+	}
+	if cfg.Shop.RecordLink == "" {
+		cfg.Shop.RecordLink = "/#/{collection}/{id}"
+	}
+	return cfg
+}
+
 // Bind wires the shop hooks into app.
 func Bind(app core.App) {
 	app.OnRecordCreate("orders").Bind(&hook.Handler[*core.RecordEvent]{

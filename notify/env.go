@@ -13,6 +13,8 @@ import (
 func ConfigFromEnv() (Config, error) {
 	cfg := Config{
 		PublicURL:             os.Getenv("NOTIFY_PUBLIC_URL"),
+		DefaultLocale:         strings.TrimSpace(os.Getenv("NOTIFY_DEFAULT_LOCALE")),
+		Shop:                  Shop{RecordLink: strings.TrimSpace(os.Getenv("NOTIFY_RECORD_LINK"))},
 		VAPIDSubject:          strings.TrimSpace(os.Getenv("NOTIFY_VAPID_SUBJECT")), // a stray newline from an env file is no part of it
 		PushAllowedOrigins:    splitList(os.Getenv("NOTIFY_WEBPUSH_ALLOWED_ORIGINS")),
 		TelegramToken:         os.Getenv("NOTIFY_TELEGRAM_TOKEN"),

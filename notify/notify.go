@@ -17,8 +17,10 @@
 //	})
 //	app.Start()
 //
-// The collections are created by InstallCollections, usually from a
-// migration; see the README for a complete example.
+// Register adds the plugin's own migration (MigrationFile), which creates
+// its collections with InstallCollections when the app serves; seed
+// templates and rules from your migrations with SeedTemplates and
+// SeedRules. See the README for a complete example.
 package notify
 
 import (
@@ -50,14 +52,16 @@ type Config struct {
 	PublicURL string
 
 	// DefaultLocale is used when the recipient has no locale or no template
-	// exists in theirs. Default: "ru".
+	// exists in theirs. Default: "en" (NOTIFY_DEFAULT_LOCALE).
 	DefaultLocale string
 
 	// UsersCollection is the auth collection messages are addressed to.
 	// Default: "users".
 	UsersCollection string
 
-	// Shop holds the contacts shown in every email's layout. Default: the
+	// Shop holds the contacts shown in every email's layout, and
+	// Shop.RecordLink the page a message's .Link points to (default
+	// "/{collection}/{id}" on PublicURL; NOTIFY_RECORD_LINK). Default: the
 	// application name and sender address from the dashboard settings.
 	Shop Shop
 
@@ -199,6 +203,7 @@ type Config struct {
 // Defaults of Config that are the plugin's own; the queue's are named in
 // package outbox.
 const (
+	defaultLocale           = "en"
 	defaultEmailConnections = 4
 	defaultSendTimeout      = 11 * time.Minute
 )
@@ -237,7 +242,7 @@ func MustRegister(app core.App, cfg Config) {
 // the app serves.
 func Register(app core.App, cfg Config) error {
 	if cfg.DefaultLocale == "" {
-		cfg.DefaultLocale = "ru"
+		cfg.DefaultLocale = defaultLocale
 	}
 	if cfg.UsersCollection == "" {
 		cfg.UsersCollection = "users"
@@ -276,6 +281,7 @@ func Register(app core.App, cfg Config) error {
 		cfg.Now = time.Now
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	registerMigration(cfg.UsersCollection)
 
 	p := &plugin{app: app, cfg: cfg, templates: render.NewCache(TemplatesCollection)}
 	p.senders = map[string]channels.Channel{

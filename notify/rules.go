@@ -291,8 +291,48 @@ func (p *plugin) validateRule(app core.App, rec *core.Record) error {
 	if n == 0 {
 		return fieldError("template", fmt.Sprintf("there is no template with key %q; create it in %s first", rule.Template, TemplatesCollection))
 	}
+	// The template was checked when it was saved, but perhaps against
+	// another collection or none: check it against this rule's records,
+	// so that a rule whose template names fields its collection lacks is
+	// refused now rather than failing at send time.
+	// An inactive rule sends nothing: switching a broken one off is always
+	// allowed.
+	if rule.Active {
+		if err := p.checkRuleTemplate(app, rule); err != nil {
+			return err
+		}
+	}
 	if rule.Active {
 		rec.Set("problem", "")
+	}
+	return nil
+}
+
+// checkRuleTemplate renders every locale of the rule's template against a
+// sample record of the rule's collection; a failure is the rule's
+// validation error on its template field, naming the template's.
+func (p *plugin) checkRuleTemplate(app core.App, rule *Rule) error {
+	coll, err := app.FindCachedCollectionByNameOrId(rule.Collection)
+	if err != nil {
+		return nil // rules.Validate has refused a missing collection already
+	}
+	tpls, err := app.FindAllRecords(TemplatesCollection, dbx.HashExp{"key": rule.Template})
+	if err != nil {
+		return fmt.Errorf("checkRuleTemplate: %w", err)
+	}
+	for _, tpl := range tpls {
+		src := render.SourceFromRecord(tpl)
+		err := render.Validate(app, src, []*core.Collection{coll}, p.shop())
+		var verr validation.Errors
+		if errors.As(err, &verr) {
+			for field, msg := range verr {
+				return fieldError("template", fmt.Sprintf("template %q (%s), field %s, does not work with %s records: %v",
+					rule.Template, src.Locale, field, coll.Name, msg))
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("checkRuleTemplate: %w", err)
+		}
 	}
 	return nil
 }

@@ -85,6 +85,16 @@ func TestBrokenRuleDoesNotFailOrders(t *testing.T) {
 	if res := shop.Do("PATCH", "/api/collections/notifyRules/records/"+rule, admin, map[string]any{"active": true}); res.Status != 400 {
 		t.Errorf("re-activating the broken rule unchanged = %d %s; want 400", res.Status, res.Body)
 	}
+	// Its condition fixed, it is still refused while its template prints
+	// the missing field: the rule would fail at send time.
+	res = shop.Do("PATCH", "/api/collections/notifyRules/records/"+rule, admin, map[string]any{"condition": "", "active": true})
+	if res.Status != 400 || !strings.Contains(string(res.Body), `order.created`) || !strings.Contains(string(res.Body), "address") {
+		t.Errorf("re-activating with the template still using orders.address = %d %s; want 400 naming the template and the field", res.Status, res.Body)
+	}
+	coll.Fields.Add(&core.TextField{Name: "address"})
+	if err := shop.App.SaveNoValidate(coll); err != nil {
+		t.Fatal(err)
+	}
 	shop.MustDo(200, "PATCH", "/api/collections/notifyRules/records/"+rule, admin, map[string]any{"condition": "", "active": true})
 	if fixed, _ := shop.App.FindRecordById(notify.RulesCollection, rule); fixed.GetString("problem") != "" {
 		t.Errorf("rule problem after the fix = %q; want it cleared", fixed.GetString("problem"))

@@ -5,7 +5,6 @@ import (
 
 	"github.com/pbnotify/pbnotify/notify"
 	"github.com/pbnotify/pbnotify/templates"
-	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 )
 
@@ -18,31 +17,11 @@ func seedTemplates(app core.App, want func(key string) bool) error {
 	if err != nil {
 		return fmt.Errorf("seedTemplates: %w", err)
 	}
-	coll, err := app.FindCollectionByNameOrId(notify.TemplatesCollection)
-	if err != nil {
-		return fmt.Errorf("seedTemplates: %w", err)
-	}
+	var seeds []notify.TemplateSeed
 	for _, t := range defaults {
-		if !want(t.Key) {
-			continue
-		}
-		n, err := app.CountRecords(coll, dbx.HashExp{"key": t.Key, "locale": t.Locale})
-		if err != nil {
-			return fmt.Errorf("seedTemplates: %s/%s: %w", t.Locale, t.Key, err)
-		}
-		if n > 0 {
-			continue
-		}
-		rec := core.NewRecord(coll)
-		rec.Set("key", t.Key)
-		rec.Set("locale", t.Locale)
-		rec.Set("active", true)
-		for field, body := range t.Fields {
-			rec.Set(field, body)
-		}
-		if err := app.Save(rec); err != nil {
-			return fmt.Errorf("seedTemplates: %s/%s: %w", t.Locale, t.Key, err)
+		if want(t.Key) {
+			seeds = append(seeds, notify.TemplateSeed{Key: t.Key, Locale: t.Locale, Fields: t.Fields})
 		}
 	}
-	return nil
+	return notify.SeedTemplates(app, seeds)
 }

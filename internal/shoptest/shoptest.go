@@ -173,7 +173,7 @@ func New(t testing.TB, opts Options) *Shop {
 		t.Fatal(err)
 	}
 
-	cfg := opts.Config
+	cfg := hooks.NotifyConfig(opts.Config)
 	if cfg.Now == nil && opts.FakeClock {
 		cfg.Now = s.Clock.Now
 	}

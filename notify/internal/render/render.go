@@ -58,6 +58,29 @@ type Shop struct {
 	Email   string
 	Phone   string
 	Address string
+
+	// RecordLink is where a message's .Link points: the page about the
+	// record the message is about, with {collection} and {id} replaced,
+	// relative to URL unless it is absolute. A storefront that routes in
+	// the fragment uses "/#/{collection}/{id}". Default: "/{collection}/{id}".
+	RecordLink string
+}
+
+// DefaultRecordLink is Shop.RecordLink when it is empty.
+const DefaultRecordLink = "/{collection}/{id}"
+
+// Link is the address of the page about a record of collection, built from
+// RecordLink; "" when the shop has no URL to make it absolute on.
+func (s Shop) Link(collection, id string) string {
+	pattern := s.RecordLink
+	if pattern == "" {
+		pattern = DefaultRecordLink
+	}
+	link := strings.NewReplacer("{collection}", url.PathEscape(collection), "{id}", url.PathEscape(id)).Replace(pattern)
+	if strings.HasPrefix(link, "/") && s.URL == "" {
+		return ""
+	}
+	return s.Absolute(link)
 }
 
 // Absolute makes a template's relative link ("/#/orders/x") absolute on

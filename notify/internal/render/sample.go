@@ -11,16 +11,20 @@ import (
 
 // Sample is the data a template is checked against when it is saved: a
 // made-up record of coll with every field filled, its single relations
-// expanded, and a made-up recipient.
+// expanded, and a made-up recipient. With a nil coll, the record is empty.
 func Sample(app core.App, coll *core.Collection, shop Shop, locale string) *View {
 	v := &View{
 		Shop:   shop,
 		User:   Recipient{ID: "sampleuser00001", Name: "Anna Petrova", Email: "anna@example.org", Locale: locale},
-		Record: sampleRecord(coll),
+		Record: map[string]any{},
 		Expand: map[string]map[string]any{},
 		Locale: locale,
 	}
-	v.Link = v.Shop.URL + "/#/" + coll.Name + "/" + v.Record["id"].(string)
+	if coll == nil {
+		return v
+	}
+	v.Record = sampleRecord(coll)
+	v.Link = v.Shop.Link(coll.Name, v.Record["id"].(string))
 	for _, f := range coll.Fields {
 		rel, ok := f.(*core.RelationField)
 		if !ok || rel.IsMultiple() {
@@ -80,15 +84,16 @@ func sampleRecord(coll *core.Collection) map[string]any {
 	return out
 }
 
-// sampleData is the .Data a template is checked against on save. .Data is
-// free-form (whatever the code calling notify.Send passes), so no sample
-// can know its keys; and a map lacks any key it does not have, which
-// missingkey=error refuses. So the sample has exactly the keys the template
+// samplePaths is the part of the view under root ("Data" or "Record") that
+// a template is checked against when no real value can be known: .Data is
+// free-form (whatever the code calling notify.Send passes), and so is a JSON
+// field of a record. A map lacks any key it does not have, which
+// missingkey=error refuses, so the sample has exactly the keys the template
 // names: every path .Data.a.b (or $.Data.a.b) in its fields becomes a nested
 // map ending in nil, which prints as "<no value>", is false in if and with,
 // ranges over nothing, and is an empty argument to money, date and default.
 // A key used both as a value and as a map (.Data.a and .Data.a.b) is a map.
-func sampleData(t *Template) map[string]any {
+func samplePaths(t *Template, root string) map[string]any {
 	data := map[string]any{}
 	add := func(path []string) {
 		m := data
@@ -121,60 +126,60 @@ func sampleData(t *Template) map[string]any {
 		}
 		for _, tree := range trees {
 			if tree != nil {
-				walkDataPaths(tree.Root, add)
+				walkPaths(tree.Root, root, add)
 			}
 		}
 	}
 	return data
 }
 
-// walkDataPaths calls add with the keys after .Data of every field path
-// under node that starts at .Data or $.Data.
-func walkDataPaths(node parse.Node, add func([]string)) {
+// walkPaths calls add with the keys after root of every field path under
+// node that starts at .root or $.root.
+func walkPaths(node parse.Node, root string, add func([]string)) {
 	switch n := node.(type) {
 	case *parse.ListNode:
 		if n == nil {
 			return
 		}
 		for _, c := range n.Nodes {
-			walkDataPaths(c, add)
+			walkPaths(c, root, add)
 		}
 	case *parse.ActionNode:
-		walkDataPaths(n.Pipe, add)
+		walkPaths(n.Pipe, root, add)
 	case *parse.IfNode:
-		walkBranch(&n.BranchNode, add)
+		walkBranch(&n.BranchNode, root, add)
 	case *parse.RangeNode:
-		walkBranch(&n.BranchNode, add)
+		walkBranch(&n.BranchNode, root, add)
 	case *parse.WithNode:
-		walkBranch(&n.BranchNode, add)
+		walkBranch(&n.BranchNode, root, add)
 	case *parse.TemplateNode:
-		walkDataPaths(n.Pipe, add)
+		walkPaths(n.Pipe, root, add)
 	case *parse.PipeNode:
 		if n == nil {
 			return
 		}
 		for _, c := range n.Cmds {
-			walkDataPaths(c, add)
+			walkPaths(c, root, add)
 		}
 	case *parse.CommandNode:
 		for _, a := range n.Args {
-			walkDataPaths(a, add)
+			walkPaths(a, root, add)
 		}
 	case *parse.ChainNode:
-		walkDataPaths(n.Node, add)
+		walkPaths(n.Node, root, add)
 	case *parse.FieldNode:
-		if len(n.Ident) > 1 && n.Ident[0] == "Data" {
+		if len(n.Ident) > 1 && n.Ident[0] == root {
 			add(n.Ident[1:])
 		}
 	case *parse.VariableNode:
-		if len(n.Ident) > 2 && n.Ident[0] == "$" && n.Ident[1] == "Data" {
+		if len(n.Ident) > 2 && n.Ident[0] == "$" && n.Ident[1] == root {
 			add(n.Ident[2:])
 		}
 	}
 }
 
-func walkBranch(b *parse.BranchNode, add func([]string)) {
-	walkDataPaths(b.Pipe, add)
-	walkDataPaths(b.List, add)
-	walkDataPaths(b.ElseList, add)
+func walkBranch(b *parse.BranchNode, root string, add func([]string)) {
+	walkPaths(b.Pipe, root, add)
+	walkPaths(b.List, root, add)
+	walkPaths(b.ElseList, root, add)
 }

@@ -13,7 +13,8 @@ import (
 // src and renders every field against a sample record of each of colls.
 // The verdict is a validation.Errors naming the field, which the dashboard
 // shows next to it; any other error is the app's. Keys under .Data are
-// free-form, so the sample has every one the template names (sampleData).
+// free-form, and so are a JSON field's, so the sample has every one the
+// template names (samplePaths). With no collection, .Record is free-form too.
 func Validate(app core.App, src Source, colls []*core.Collection, shop Shop) error {
 	t, err := Compile(src)
 	if err != nil {
@@ -23,9 +24,35 @@ func Validate(app core.App, src Source, colls []*core.Collection, shop Shop) err
 		}
 		return err
 	}
+	data, record := samplePaths(t, "Data"), samplePaths(t, "Record")
+	if len(colls) == 0 {
+		// Not tied to a collection yet (a template made before its rule,
+		// or one only notify.Send uses): every .Record path is accepted,
+		// everything else (.User, .Shop, functions, syntax) is checked. The
+		// rule's save checks it against the rule's collection.
+		sample := Sample(app, nil, shop, src.Locale)
+		sample.Record, sample.Data = record, data
+		if _, err := t.Render(sample, All); err != nil {
+			var fe *FieldError
+			if errors.As(err, &fe) {
+				return fieldError(fe.Field, fmt.Sprintf("does not render against sample data: %v", fe.Err))
+			}
+			return err
+		}
+	}
 	for _, coll := range colls {
 		sample := Sample(app, coll, shop, src.Locale)
-		sample.Data = sampleData(t)
+		sample.Data = data
+		// A JSON field has no schema to sample from: give it the shape the
+		// template uses (.Record.payload.title), when it names one.
+		for _, f := range coll.Fields {
+			if _, ok := f.(*core.JSONField); !ok {
+				continue
+			}
+			if shape, ok := record[f.GetName()].(map[string]any); ok {
+				sample.Record[f.GetName()] = shape
+			}
+		}
 		if _, err := t.Render(sample, All); err != nil {
 			var fe *FieldError
 			if errors.As(err, &fe) {

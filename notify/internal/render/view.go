@@ -37,8 +37,8 @@ func (vw *Viewer) View(user *core.Record, collection, recordID string, data map[
 	if user != nil { // a message sent from code may address no user
 		v.User = Recipient{ID: user.Id, Name: user.GetString("name"), Email: user.Email(), Locale: user.GetString("locale")}
 	}
-	if v.Shop.URL != "" && collection != "" {
-		v.Link = v.Shop.URL + "/#/" + collection + "/" + recordID
+	if collection != "" {
+		v.Link = v.Shop.Link(collection, recordID)
 	}
 	if collection == "" {
 		return v, nil

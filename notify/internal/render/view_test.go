@@ -8,6 +8,24 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 )
 
+// TestShopLink: .Link follows Shop.RecordLink, escapes what it inserts,
+// and is empty without a URL to make a relative pattern absolute on.
+func TestShopLink(t *testing.T) {
+	for _, tc := range []struct {
+		shop Shop
+		want string
+	}{
+		{Shop{URL: "https://shop.example"}, "https://shop.example/orders/a%2Fb"},
+		{Shop{URL: "https://shop.example", RecordLink: "/#/{collection}/{id}"}, "https://shop.example/#/orders/a%2Fb"},
+		{Shop{RecordLink: "https://app.example/o?c={collection}&id={id}"}, "https://app.example/o?c=orders&id=a%2Fb"},
+		{Shop{}, ""},
+	} {
+		if got := tc.shop.Link("orders", "a/b"); got != tc.want {
+			t.Errorf("%+v.Link = %q; want %q", tc.shop, got, tc.want)
+		}
+	}
+}
+
 func TestViewExpandsRelations(t *testing.T) {
 	app := newTestApp(t)
 	user := newUser(t, app)
@@ -25,8 +43,8 @@ func TestViewExpandsRelations(t *testing.T) {
 	if _, ok := v.Expand["order"]["secret"]; ok {
 		t.Errorf(".Expand.order has the hidden field secret: %v", v.Expand["order"])
 	}
-	if want := "https://shop.example/#/payments/" + payment.Id; v.Link != want {
-		t.Errorf("Link = %q; want %q", v.Link, want)
+	if want := "https://shop.example/payments/" + payment.Id; v.Link != want {
+		t.Errorf("Link = %q; want %q (the default RecordLink)", v.Link, want)
 	}
 
 	// The recipient is not read again: orders.customer is the user.
