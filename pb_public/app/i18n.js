@@ -26,6 +26,11 @@ const dict = {
     'catalogue.decrease': 'One less {name}',
     'catalogue.increase': 'One more {name}',
     'catalogue.qty': 'Quantity of {name}',
+    'catalogue.stock': '{n} in stock',
+    'catalogue.stockLow': 'Only {n} left',
+    'catalogue.soldOut': 'Out of stock',
+    'catalogue.empty': 'Nothing is on sale right now. Come back soon!',
+    'catalogue.error': 'The catalogue did not load. Check the connection and reload the page.',
 
     'cart.title': 'Your cart',
     'cart.empty': 'Your cart is empty. Pick something you like.',
@@ -203,6 +208,11 @@ const dict = {
     'catalogue.decrease': 'Убрать одну штуку: {name}',
     'catalogue.increase': 'Добавить ещё: {name}',
     'catalogue.qty': 'Количество: {name}',
+    'catalogue.stock': 'В наличии: {n}',
+    'catalogue.stockLow': 'Осталось {n}',
+    'catalogue.soldOut': 'Нет в наличии',
+    'catalogue.empty': 'Сейчас ничего нет в продаже. Загляните позже!',
+    'catalogue.error': 'Каталог не загрузился. Проверьте соединение и обновите страницу.',
 
     'cart.title': 'Корзина',
     'cart.empty': 'Корзина пуста. Выберите что-нибудь по вкусу.',
