@@ -9,6 +9,7 @@ SDK := pb_public/vendor/pocketbase.es.mjs
 
 ## run: build the shop and serve it on http://127.0.0.1:8090 (data in ./pb_data)
 run: build
+	@echo "Storefront: http://127.0.0.1:8090/   dashboard: http://127.0.0.1:8090/_/"
 	./shop serve
 
 ## build: build the single shop binary ./shop, storefront included
