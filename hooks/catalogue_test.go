@@ -105,22 +105,29 @@ func TestForgedPriceIgnored(t *testing.T) {
 // text part.
 func confirmation(t *testing.T, shop *shoptest.Shop, addr string) string {
 	t.Helper()
+	// Order numbers start at 1001; the welcome email has none.
+	text, err := emailPart(t, shop, addr, "100", "text/plain")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return text
+}
+
+// emailPart waits for an email to addr whose subject contains subject and
+// returns its part of mediaType.
+func emailPart(t *testing.T, shop *shoptest.Shop, addr, subject, mediaType string) (string, error) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		for _, m := range shop.SMTP.Messages() {
-			// Order numbers start at 1001; the welcome email has none.
-			if len(m.To) == 1 && m.To[0] == addr && strings.Contains(m.Header("Subject"), "100") {
-				text, err := m.Part("text/plain")
-				if err != nil {
-					t.Fatal(err)
-				}
-				return text
+			if len(m.To) == 1 && m.To[0] == addr && strings.Contains(m.Header("Subject"), subject) {
+				return m.Part(mediaType)
 			}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("no order confirmation to %s", addr)
-	return ""
+	t.Fatalf("no email to %s with %q in the subject", addr, subject)
+	return "", nil
 }
 
 // TestStock: an order takes its quantities off the stock, more than is left

@@ -34,6 +34,7 @@ const FirstOrderNumber = 1001
 
 // Bind wires the shop hooks into app.
 func Bind(app core.App) {
+	bindShopInfo(app)
 	// Prices are the shop's: a customer's items are reduced to {product,
 	// qty}, and the catalogue fills in names, prices and the total.
 	app.OnRecordCreateRequest("orders").Bind(&hook.Handler[*core.RecordRequestEvent]{

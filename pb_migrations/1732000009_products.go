@@ -51,11 +51,43 @@ var SeedCatalogue = []SeedProduct{
 			"description": "Brazil and Colombia: chocolate, nuts, a long sweet crema."}},
 }
 
+// The demo shop's name and contact address, set in the dashboard's
+// Application settings where PocketBase's placeholders still stand: the
+// storefront (GET /api/shop/info) and every message show them.
+const (
+	SeedShopName  = "Leaf & Bean"
+	SeedShopEmail = "hello@leafbean.example"
+)
+
+func nameTheShop(app core.App) error {
+	s := app.Settings()
+	changed := false
+	if s.Meta.AppName == "Acme" || s.Meta.AppName == "" {
+		s.Meta.AppName, changed = SeedShopName, true
+	}
+	if s.Meta.SenderAddress == "support@example.com" || s.Meta.SenderAddress == "" {
+		s.Meta.SenderAddress, changed = SeedShopEmail, true
+	}
+	if s.Meta.SenderName == "Support" {
+		s.Meta.SenderName, changed = SeedShopName, true
+	}
+	if !changed {
+		return nil
+	}
+	if err := app.Save(s); err != nil {
+		return fmt.Errorf("naming the shop: %w", err)
+	}
+	return nil
+}
+
 // Products: the catalogue as a collection (anyone lists and views active
 // products; only superusers write), seeded with SeedCatalogue on a shop
 // that has no products collection yet.
 func init() {
 	m.Register(func(app core.App) error {
+		if err := nameTheShop(app); err != nil {
+			return err
+		}
 		if _, err := app.FindCollectionByNameOrId(ProductsCollection); err == nil {
 			return nil // the owner's own catalogue: leave it
 		}

@@ -5,7 +5,6 @@ export const LANGS = ['ru', 'en'];
 
 const dict = {
   en: {
-    shopName: 'Leaf & Bean',
     tagline: 'Tea and coffee roasters',
     'nav.catalogue': 'Catalogue',
     'nav.orders': 'My orders',
@@ -183,11 +182,10 @@ const dict = {
     'error.generic': 'Something went wrong.',
     'close': 'Close',
     'notifications': 'Notifications',
-    'footer': 'Leaf & Bean · tea and coffee since 2014 · hello@leafbean.example',
+    'footer.since': 'tea and coffee since 2014',
   },
 
   ru: {
-    shopName: 'Лист и Зерно',
     tagline: 'Чай и кофе свежей обжарки',
     'nav.catalogue': 'Каталог',
     'nav.orders': 'Мои заказы',
@@ -368,7 +366,7 @@ const dict = {
     'error.generic': 'Что-то пошло не так.',
     'close': 'Закрыть',
     'notifications': 'Уведомления',
-    'footer': 'Лист и Зерно · чай и кофе с 2014 года · hello@leafbean.example',
+    'footer.since': 'чай и кофе с 2014 года',
   },
 };
 
