@@ -1,7 +1,9 @@
 package hooks_test
 
 import (
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -84,7 +86,7 @@ func TestForgedPriceIgnored(t *testing.T) {
 	}
 
 	text := confirmation(t, shop, "anna@example.org")
-	for _, want := range []string{"Sencha Kyoto × 2", "Da Hong Pao × 1", "₽2,070"} {
+	for _, want := range []string{"Sencha Kyoto × 2 — ₽590", "Da Hong Pao × 1 — ₽890", "Total: ₽2,070"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("confirmation lacks %q:\n%s", want, text)
 		}
@@ -164,6 +166,43 @@ func TestStock(t *testing.T) {
 	shop.MustDo(200, "PATCH", ordersURL+"/"+first.String("id"), su, map[string]any{"status": "new"})
 	if stock() != "1" {
 		t.Errorf("stock after taking the order out of cancelled = %s; want 1", stock())
+	}
+}
+
+// TestStockUnderABurst: ten customers' orders at once for the last five
+// units: exactly five succeed, the rest are told it is out of stock, and
+// the stock ends at zero, never below.
+func TestStockUnderABurst(t *testing.T) {
+	shop := shoptest.New(t, shoptest.Options{NoPlugin: true, NoSMTP: true})
+	su := shop.SuperuserToken()
+	p := shop.MustDo(200, "POST", "/api/collections/products/records", su, map[string]any{
+		"name": "Last tins", "price": 700, "stock": 5, "active": true,
+	}).String("id")
+	customers := make([]shoptest.Customer, 10)
+	for i := range customers {
+		customers[i] = shop.SignUp(fmt.Sprintf("C%d", i), fmt.Sprintf("c%d@example.org", i), "en")
+	}
+	statuses := make([]int, len(customers))
+	var wg sync.WaitGroup
+	for i, c := range customers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses[i] = shop.Do("POST", ordersURL, c.Token, map[string]any{
+				"customer": c.ID, "items": []any{map[string]any{"product": p, "qty": 1}},
+			}).Status
+		}()
+	}
+	wg.Wait()
+	count := map[int]int{}
+	for _, s := range statuses {
+		count[s]++
+	}
+	if count[200] != 5 || count[400] != 5 {
+		t.Errorf("statuses %v; want five 200s and five 400s", count)
+	}
+	if got := shop.MustDo(200, "GET", "/api/collections/products/records/"+p, "", nil).String("stock"); got != "0" {
+		t.Errorf("stock after the burst = %s; want 0", got)
 	}
 }
 
