@@ -9,6 +9,7 @@ SDK := pb_public/vendor/pocketbase.es.mjs
 
 ## run: build the shop and serve it on http://127.0.0.1:8090 (data in ./pb_data)
 run: build
+	@echo "Storefront: http://127.0.0.1:8090/   dashboard: http://127.0.0.1:8090/_/"
 	./shop serve
 
 ## build: build the single shop binary ./shop, storefront included
@@ -50,6 +51,7 @@ bench:
 	go test -run '^$$' -bench 'OrderCreate|DispatchEmail|OrderEmailLatency' -benchtime 4x ./bench/
 	go test -run '^$$' -bench 'TelegramDispatch|Saturation|SlowProvider' -benchtime 1x ./bench/
 	go test -run '^$$' -bench CPUPerOrder -benchtime 3x ./bench/
+	go test -run '^$$' -bench StoragePerOrder -benchtime 1x ./bench/
 	go test -run '^$$' -bench Claim -benchtime 2000x ./notify/internal/outbox/
 	go test -run '^$$' -bench . ./channels/telegram/
 

@@ -25,6 +25,7 @@ func createOrders(b *testing.B, shop *shoptest.Shop, c shoptest.Customer, n int)
 		next <- struct{}{}
 	}
 	close(next)
+	item := shop.Item("Green tea", 2, 350)
 	start := time.Now()
 	for range clients {
 		wg.Add(1)
@@ -33,7 +34,7 @@ func createOrders(b *testing.B, shop *shoptest.Shop, c shoptest.Customer, n int)
 			for range next {
 				res := shop.Do("POST", "/api/collections/orders/records", c.Token, map[string]any{
 					"customer": c.ID,
-					"items":    []map[string]any{{"name": "Green tea", "qty": 2, "price": 350}},
+					"items":    []map[string]any{item},
 				})
 				if res.Status != 200 {
 					b.Errorf("order create = %d %s", res.Status, res.Body)
@@ -96,7 +97,7 @@ func BenchmarkDispatchEmail(b *testing.B) {
 			shop := shoptest.New(b, shoptest.Options{Config: notify.Config{EmailConnections: conns, PollInterval: 50 * time.Millisecond}})
 			anna := shop.SignUp("Anna", "anna@example.org", "en")
 			shop.Do("POST", "/api/collections/orders/records", anna.Token, map[string]any{
-				"customer": anna.ID, "items": []map[string]any{{"name": "Green tea", "qty": 2, "price": 350}},
+				"customer": anna.ID, "items": []map[string]any{shop.Item("Green tea", 2, 350)},
 			})
 			shop.WaitMessage("template = 'order.created' && channel = 'email'", nil, notify.StatusSent)
 			const n = 5000
@@ -143,7 +144,7 @@ func BenchmarkOrderEmailLatency(b *testing.B) {
 		before := len(shop.SMTP.Messages())
 		start := time.Now()
 		shop.Do("POST", "/api/collections/orders/records", anna.Token, map[string]any{
-			"customer": anna.ID, "items": []map[string]any{{"name": "Tea", "qty": 1, "price": 1}},
+			"customer": anna.ID, "items": []map[string]any{shop.Item("Tea", 1, 1)},
 		})
 		shop.SMTP.Wait(b, before+1, 10*time.Second)
 		lat = append(lat, time.Since(start))

@@ -48,6 +48,7 @@ type placed struct {
 // their responses arrived.
 func placeOrders(b *testing.B, shop *shoptest.Shop, cs []shoptest.Customer, n int, rate float64) []placed {
 	b.Helper()
+	item := shop.Item("Green tea", 2, 350)
 	next := make(chan struct{}, n)
 	if rate == 0 {
 		for range n {
@@ -77,7 +78,7 @@ func placeOrders(b *testing.B, shop *shoptest.Shop, cs []shoptest.Customer, n in
 			for range next {
 				res := shop.Do("POST", "/api/collections/orders/records", c.Token, map[string]any{
 					"customer": c.ID,
-					"items":    []map[string]any{{"name": "Green tea", "qty": 2, "price": 350}},
+					"items":    []map[string]any{item},
 				})
 				at := time.Now()
 				if res.Status != 200 {

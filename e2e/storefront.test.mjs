@@ -12,21 +12,25 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { launchBrowser, signUp, waitFor } from './lib/shop.mjs';
 import {
-  VIEWPORTS, openPage, placeOrderByApi, quote, resetStorage, screenshot, signInInUI, signUpInUI, staffMessages,
+  VIEWPORTS, openPage, placeOrderByApi, productIds, quote, resetStorage, screenshot, signInInUI, signUpInUI, staffMessages,
   startFakeBotApi, startShopWithStaff, uniqueEmail, unreadBadge, waitForBadge,
 } from './lib/storefront.mjs';
 
 const TRACKING = 'RA123456789RU';
+// A 1×1 PNG, the photo of a product the owner adds.
+const PIXEL_PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
 const TRACKING_URL = `https://www.pochta.ru/tracking#${TRACKING}`;
 
 describe('storefront', () => {
   let shop;
   let browser;
+  let products; // the seeded catalogue's ids by slug
 
   before(async () => {
     shop = await startShopWithStaff();
     // The shop's name, as its owner sets it in the dashboard: messages sign with it.
     await shop.staff('PATCH', '/api/settings', { meta: { appName: 'Leaf & Bean' } });
+    products = await productIds(shop);
     browser = await launchBrowser();
   }, { timeout: 45_000 });
 
@@ -132,7 +136,7 @@ describe('storefront', () => {
   test('a second customer sees none of the first one\'s orders or messages', { timeout: 60_000 }, async () => {
     // The first customer, with an order and its messages delivered.
     const first = await signUp(shop, { email: uniqueEmail('first'), name: 'First Customer' });
-    const order = await placeOrderByApi(shop, first, [{ name: 'Da Hong Pao', qty: 1, price: 890 }]);
+    const order = await placeOrderByApi(shop, first, [{ product: products.oolong, qty: 1 }]);
     await waitFor(() => staffMessages(shop, `sourceRecord = ${quote(order.id)} && channel = "inbox" && status = "sent"`),
       (rows) => rows.length === 1, { timeoutMs: 10_000, what: 'the first customer\'s confirmation' });
 
@@ -201,7 +205,7 @@ describe('storefront', () => {
     });
 
     const customer = await signUp(shop, { email: uniqueEmail('prefs'), name: 'Pavel' });
-    const order = await placeOrderByApi(shop, customer, [{ name: 'Assam Breakfast', qty: 3, price: 450 }]);
+    const order = await placeOrderByApi(shop, customer, [{ product: products.assam, qty: 3 }]);
 
     const page = await openPage(browser.context);
     try {
@@ -256,7 +260,7 @@ describe('storefront', () => {
 
   test('the language switch saves the customer\'s locale: the next message comes in Russian', { timeout: 60_000 }, async () => {
     const customer = await signUp(shop, { email: uniqueEmail('lang'), name: 'Irina', locale: 'en' });
-    const order = await placeOrderByApi(shop, customer, [{ name: 'Sencha Kyoto', qty: 1, price: 590 }]);
+    const order = await placeOrderByApi(shop, customer, [{ product: products.sencha, qty: 1 }]);
     const page = await openPage(browser.context);
     try {
       await signInInUI(page, shop.origin, customer);
@@ -281,18 +285,78 @@ describe('storefront', () => {
     }
   });
 
+  test('the catalogue is the products collection: the owner\'s edits show on the storefront', { timeout: 60_000 }, async () => {
+    const customer = await signUp(shop, { email: uniqueEmail('catalogue'), name: 'Vera' });
+    const productsUrl = '/api/collections/products/records';
+    // The owner changes a price and the stock in the dashboard (as a
+    // superuser, through the same API), and adds a product with a photo.
+    await shop.staff('PATCH', `${productsUrl}/${products.assam}`, { price: 505, stock: 3 });
+    const form = new FormData();
+    form.append('name', 'Шу Пуэр');
+    form.append('price', '1250');
+    form.append('currency', 'RUB');
+    form.append('stock', '7');
+    form.append('active', 'true');
+    form.append('translations', JSON.stringify({ en: { name: 'Shou Pu-erh', kind: 'Dark tea · 100 g' } }));
+    form.append('image', new Blob([Buffer.from(PIXEL_PNG, 'base64')], { type: 'image/png' }), 'puerh.png');
+    const created = await shop.fetch(productsUrl, { method: 'POST', headers: { Authorization: shop.staffToken }, body: form });
+    assert.equal(created.status, 200, await created.clone().text());
+    const puerh = await created.json();
+    const page = await openPage(browser.context);
+    try {
+      await signInInUI(page, shop.origin, customer);
+      await page.getByTestId('nav-catalogue').click();
+      await page.locator('[data-testid="price-assam"]', { hasText: '₽505' }).waitFor({ timeout: 5_000 });
+      assert.equal(await page.getByTestId('stock-assam').textContent(), 'Only 3 left');
+      assert.equal(await page.getByTestId(`name-${puerh.id}`).textContent(), 'Shou Pu-erh', 'the English name from translations');
+      assert.equal(await page.getByTestId(`price-${puerh.id}`).textContent(), '₽1,250');
+      assert.equal(await page.getByTestId(`stock-${puerh.id}`).textContent(), '7 in stock');
+      // The photo is served by PocketBase's file API, as a thumb.
+      const image = page.getByTestId(`image-${puerh.id}`);
+      assert.match(await image.getAttribute('src'), new RegExp(`/api/files/[^/]+/${puerh.id}/.+\\?thumb=640x400$`));
+      await page.waitForFunction((id) => {
+        const img = document.querySelector(`[data-testid="image-${id}"]`);
+        return img && img.complete && img.naturalWidth > 0;
+      }, puerh.id, { timeout: 5_000 });
+
+      // No more than the stock goes into the cart; the order costs the new price.
+      await page.getByTestId('add-assam').click();
+      await page.getByTestId('card-inc-assam').click();
+      await page.getByTestId('card-inc-assam').click();
+      assert.equal(await page.getByTestId('card-qty-assam').textContent(), '3');
+      assert.ok(await page.getByTestId('card-inc-assam').isDisabled(), 'a fourth is not offered');
+      assert.equal(await page.getByTestId('cart-total').textContent(), '₽1,515');
+      await page.getByTestId('place-order').click();
+      await page.getByTestId('checkout-dialog').waitFor();
+      await page.getByTestId('address-input').fill('Kazan, Baumana 1');
+      await page.getByTestId('confirm-order').click();
+      await page.waitForURL(/#\/orders\/[a-z0-9]+$/, { timeout: 10_000 });
+      assert.equal(await page.getByTestId('order-total').textContent(), '₽1,515');
+
+      // Sold out now: the catalogue says so and offers none.
+      await page.getByTestId('nav-catalogue').click();
+      await page.locator('[data-testid="stock-assam"]', { hasText: 'Out of stock' }).waitFor({ timeout: 5_000 });
+      assert.ok(await page.getByTestId('add-assam').isDisabled());
+      assert.deepEqual(page.errors, []);
+    } finally {
+      await page.close();
+      await shop.staff('PATCH', `${productsUrl}/${products.assam}`, { price: 450, stock: 60 }).catch(() => {});
+      await shop.staff('PATCH', `${productsUrl}/${puerh.id}`, { active: false }).catch(() => {});
+    }
+  });
+
   test('screenshots of every page, desktop and phone', { timeout: 60_000 }, async () => {
     const customer = await signUp(shop, { email: uniqueEmail('shots'), name: 'Maria Ivanova' });
     const delivered = await placeOrderByApi(shop, customer, [
-      { name: 'Chamomile & Mint', qty: 2, price: 390 },
-      { name: 'Assam Breakfast', qty: 1, price: 450 },
+      { product: products.chamomile, qty: 2 },
+      { product: products.assam, qty: 1 },
     ]);
     const shipped = await placeOrderByApi(shop, customer, [
-      { name: 'Sencha Kyoto', qty: 2, price: 590 },
-      { name: 'Ethiopia Yirgacheffe', qty: 1, price: 1190 },
-      { name: 'House Espresso', qty: 1, price: 990 },
+      { product: products.sencha, qty: 2 },
+      { product: products.ethiopia, qty: 1 },
+      { product: products.espresso, qty: 1 },
     ]);
-    const cancelled = await placeOrderByApi(shop, customer, [{ name: 'Da Hong Pao', qty: 1, price: 890 }]);
+    const cancelled = await placeOrderByApi(shop, customer, [{ product: products.oolong, qty: 1 }]);
     const orders = `/api/collections/orders/records`;
     for (const status of ['paid', 'assembling', 'shipped', 'delivered']) {
       await shop.staff('PATCH', `${orders}/${delivered.id}`, { status, ...(status === 'shipped' ? { trackingNumber: 'RA000111222RU' } : {}) });

@@ -25,6 +25,8 @@ const (
 	HookUserDefaults          = "__shopUserDefaults__"
 	HookOrderItems            = "__shopOrderItems__"
 	HookStaffOnlyBySuperusers = "__shopStaffOnlyBySuperusers__"
+	HookCustomerItems         = "__shopCustomerItems__"
+	HookOrderStock            = "__shopOrderStock__"
 )
 
 // FirstOrderNumber is the number of the shop's first order.
@@ -46,12 +48,30 @@ func NotifyConfig(cfg notify.Config) notify.Config {
 
 // Bind wires the shop hooks into app.
 func Bind(app core.App) {
+	bindShopInfo(app)
+	// Prices are the shop's: a customer's items are reduced to {product,
+	// qty}, and the catalogue fills in names, prices and the total.
+	app.OnRecordCreateRequest("orders").Bind(&hook.Handler[*core.RecordRequestEvent]{
+		Id:   HookCustomerItems,
+		Func: customerItems,
+	})
 	app.OnRecordCreate("orders").Bind(&hook.Handler[*core.RecordEvent]{
 		Id: HookOrderDefaults,
 		Func: func(e *core.RecordEvent) error {
+			if err := priceCatalogueItems(e.App, e.Record); err != nil {
+				return err
+			}
 			setOrderDefaults(e.Record)
 			return e.Next()
 		},
+	})
+	app.OnRecordCreateExecute("orders").Bind(&hook.Handler[*core.RecordEvent]{
+		Id:   HookOrderStock,
+		Func: stockOnCreate,
+	})
+	app.OnRecordUpdateExecute("orders").Bind(&hook.Handler[*core.RecordEvent]{
+		Id:   HookOrderStock,
+		Func: stockOnUpdate,
 	})
 	app.OnRecordValidate("orders").Bind(&hook.Handler[*core.RecordEvent]{
 		Id: HookOrderItems,
@@ -114,8 +134,13 @@ type orderItem struct {
 	Price *float64 `json:"price"`
 }
 
+// maxPrice bounds a free-form line's price, so that a total stays a number
+// every channel can print.
+const maxPrice = 1e9
+
 // validateItems checks that items is a list of {name, qty, price} with a
-// name, a whole positive quantity and a price that is not negative.
+// name, a whole quantity from 1 to 999 and a price that is not negative
+// (catalogue lines have their name and price filled in by then).
 func validateItems(r *core.Record) error {
 	raw, _ := r.Get("items").(types.JSONRaw)
 	if len(raw) == 0 || string(raw) == "null" {
@@ -129,10 +154,10 @@ func validateItems(r *core.Record) error {
 		switch {
 		case strings.TrimSpace(it.Name) == "":
 			return fmt.Errorf("item %d has no name", i+1)
-		case it.Qty == nil || *it.Qty <= 0 || *it.Qty != math.Trunc(*it.Qty):
-			return fmt.Errorf("item %d (%s): qty must be a whole number above 0", i+1, it.Name)
-		case it.Price == nil || *it.Price < 0:
-			return fmt.Errorf("item %d (%s): price must be a number, 0 or more", i+1, it.Name)
+		case it.Qty == nil || *it.Qty < MinQty || *it.Qty > MaxQty || *it.Qty != math.Trunc(*it.Qty):
+			return fmt.Errorf("item %d (%s): qty must be a whole number from %d to %d", i+1, it.Name, MinQty, MaxQty)
+		case it.Price == nil || *it.Price < 0 || *it.Price > maxPrice:
+			return fmt.Errorf("item %d (%s): price must be a number from 0 to %.0f", i+1, it.Name, maxPrice)
 		}
 	}
 	return nil
@@ -146,7 +171,7 @@ func setOrderDefaults(r *core.Record) {
 		r.Set("status", "new")
 	}
 	if r.GetString("currency") == "" {
-		r.Set("currency", "RUB")
+		r.Set("currency", defaultCurrency)
 	}
 	var items []struct {
 		Qty   float64 `json:"qty"`

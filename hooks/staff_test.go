@@ -91,8 +91,8 @@ func TestStaffAlerts(t *testing.T) {
 	order := shop.MustDo(200, "POST", "/api/collections/orders/records", anna.Token, map[string]any{
 		"customer": anna.ID, "address": "Moscow",
 		"items": []any{
-			map[string]any{"name": "Tea", "qty": 2, "price": 1000},
-			map[string]any{"name": "Mug", "qty": 1, "price": 3380},
+			shop.Item("Tea", 2, 1000),
+			shop.Item("Mug", 1, 3380),
 		},
 	})
 	checkStaffGot(t, shop, "staff.order-created", anna, map[string]string{

@@ -45,8 +45,8 @@ func placeOrder(t *testing.T, shop *shoptest.Shop, c shoptest.Customer) shoptest
 	return shop.MustDo(200, "POST", "/api/collections/orders/records", c.Token, map[string]any{
 		"customer": c.ID,
 		"items": []map[string]any{
-			{"name": "Green tea", "qty": 2, "price": 350},
-			{"name": "Teapot", "qty": 1, "price": 1200.5},
+			shop.Item("Green tea", 2, 350),
+			shop.Item("Teapot", 1, 1200.5),
 		},
 		"address": "Moscow, Tverskaya 1",
 	})

@@ -99,7 +99,7 @@ func TestJSHooksSend(t *testing.T) {
 	})
 
 	t.Run("in a record hook, rolled back with the write", func(t *testing.T) {
-		items := []map[string]any{{"name": "Tea", "qty": 1, "price": 100}}
+		items := []map[string]any{shop.Item("Tea", 1, 100)}
 		if res := shop.Do("POST", "/api/collections/orders/records", anna.Token, map[string]any{"customer": anna.ID, "items": items, "address": "rollback"}); res.Status != 400 {
 			t.Fatalf("the refused order = %d %s; want 400", res.Status, res.Body)
 		}

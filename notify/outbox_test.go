@@ -30,7 +30,7 @@ func TestOutboxCommitsWithTheWrite(t *testing.T) {
 		// An injected database failure on the outbox insert.
 		mustExec(t, shop, `CREATE TRIGGER fail_outbox BEFORE INSERT ON notifyMessages BEGIN SELECT RAISE(ABORT, 'injected outbox failure'); END`)
 		defer mustExec(t, shop, `DROP TRIGGER fail_outbox`)
-		res := shop.Do("POST", "/api/collections/orders/records", anna.Token, map[string]any{"customer": anna.ID, "items": []any{}})
+		res := shop.Do("POST", "/api/collections/orders/records", anna.Token, map[string]any{"customer": anna.ID, "items": []any{shop.Item("Tea", 1, 1)}})
 		if res.Status < 400 {
 			t.Fatalf("order create = %d %s; want an error when the outbox write fails", res.Status, res.Body)
 		}
@@ -43,7 +43,7 @@ func TestOutboxCommitsWithTheWrite(t *testing.T) {
 		before := countRows(t, shop, "notifyMessages", "1=1")
 		mustExec(t, shop, `CREATE TRIGGER fail_order AFTER INSERT ON orders BEGIN SELECT RAISE(ABORT, 'injected order failure'); END`)
 		defer mustExec(t, shop, `DROP TRIGGER fail_order`)
-		res := shop.Do("POST", "/api/collections/orders/records", anna.Token, map[string]any{"customer": anna.ID})
+		res := shop.Do("POST", "/api/collections/orders/records", anna.Token, map[string]any{"customer": anna.ID, "items": []any{shop.Item("Tea", 1, 1)}})
 		if res.Status < 400 {
 			t.Fatalf("order create = %d; want an error", res.Status)
 		}
@@ -61,8 +61,8 @@ func TestOutboxCommitsWithTheWrite(t *testing.T) {
 		}
 		before := countRows(t, shop, "notifyMessages", "1=1")
 		res := shop.Do("POST", "/api/batch", anna.Token, map[string]any{"requests": []map[string]any{
-			{"method": "POST", "url": "/api/collections/orders/records", "body": map[string]any{"customer": anna.ID}},
-			{"method": "POST", "url": "/api/collections/orders/records", "body": map[string]any{"customer": "someoneelse0000"}},
+			{"method": "POST", "url": "/api/collections/orders/records", "body": map[string]any{"customer": anna.ID, "items": []any{shop.Item("Tea", 1, 1)}}},
+			{"method": "POST", "url": "/api/collections/orders/records", "body": map[string]any{"customer": "someoneelse0000", "items": []any{shop.Item("Tea", 1, 1)}}},
 		}})
 		if res.Status < 400 {
 			t.Fatalf("batch = %d %s; want an error from the second request", res.Status, res.Body)
@@ -74,8 +74,8 @@ func TestOutboxCommitsWithTheWrite(t *testing.T) {
 			t.Fatalf("outbox grew from %d to %d rows in a failed batch", before, after)
 		}
 		res = shop.MustDo(200, "POST", "/api/batch", anna.Token, map[string]any{"requests": []map[string]any{
-			{"method": "POST", "url": "/api/collections/orders/records", "body": map[string]any{"customer": anna.ID}},
-			{"method": "POST", "url": "/api/collections/orders/records", "body": map[string]any{"customer": anna.ID}},
+			{"method": "POST", "url": "/api/collections/orders/records", "body": map[string]any{"customer": anna.ID, "items": []any{shop.Item("Tea", 1, 1)}}},
+			{"method": "POST", "url": "/api/collections/orders/records", "body": map[string]any{"customer": anna.ID, "items": []any{shop.Item("Tea", 1, 1)}}},
 		}})
 		for _, n := range []string{"1001", "1002"} {
 			shop.WaitMessage("template = 'order.created' && channel = 'email' && subject ~ {:n}", map[string]any{"n": n}, notify.StatusSent)

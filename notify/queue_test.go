@@ -238,7 +238,7 @@ func TestDiskFull(t *testing.T) {
 		mustExec(t, shop, `CREATE TRIGGER disk_full_insert BEFORE INSERT ON notifyMessages BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`)
 		defer mustExec(t, shop, `DROP TRIGGER disk_full_insert`)
 		res := shop.Do("POST", "/api/collections/orders/records", anna.Token, map[string]any{
-			"customer": anna.ID, "items": []map[string]any{{"name": "Tea", "qty": 1, "price": 1}},
+			"customer": anna.ID, "items": []map[string]any{shop.Item("Tea", 1, 1)},
 		})
 		if res.Status != 500 {
 			t.Errorf("order create on a full disk = %d %s; want 500 (the customer did nothing wrong)", res.Status, res.Body)
@@ -360,7 +360,7 @@ func TestStopWhileWritesWakeTheDispatcher(t *testing.T) {
 		defer close(done)
 		for range 20 {
 			res := shop.Do("POST", "/api/collections/orders/records", anna.Token, map[string]any{
-				"customer": anna.ID, "items": []map[string]any{{"name": "Tea", "qty": 1, "price": 1}},
+				"customer": anna.ID, "items": []map[string]any{shop.Item("Tea", 1, 1)},
 			})
 			if res.Status != 200 {
 				t.Errorf("order create = %d %s", res.Status, res.Body)

@@ -118,7 +118,7 @@ func TestDatabaseErrorFailsTheWriteAsServerError(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := shop.Do("POST", "/api/collections/orders/records", anna.Token, map[string]any{
-		"customer": anna.ID, "items": []map[string]any{{"name": "Tea", "qty": 1, "price": 1}}, "address": "Moscow",
+		"customer": anna.ID, "items": []map[string]any{shop.Item("Tea", 1, 1)}, "address": "Moscow",
 	})
 	if res.Status != 500 {
 		t.Errorf("order create with a failing rule query = %d %s; want 500", res.Status, res.Body)

@@ -145,7 +145,7 @@ func TestSendInRecordHookRollsBackWithTheWrite(t *testing.T) {
 	})
 	createCodeTemplate(t, shop)
 	anna := shop.SignUp("Anna", "anna@example.org", "en")
-	items := []map[string]any{{"name": "Tea", "qty": 1, "price": 100}}
+	items := []map[string]any{shop.Item("Tea", 1, 100)}
 
 	res := shop.Do("POST", "/api/collections/orders/records", anna.Token, map[string]any{"customer": anna.ID, "items": items, "address": "rollback"})
 	if res.Status == 200 {

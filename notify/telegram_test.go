@@ -74,7 +74,7 @@ func TestTelegramLinkingAndDelivery(t *testing.T) {
 
 	t.Run("order messages arrive in the chat", func(t *testing.T) {
 		order := shop.MustDo(200, "POST", "/api/collections/orders/records", anna.Token, map[string]any{
-			"customer": anna.ID, "items": []map[string]any{{"name": "<script>alert(1)</script>", "qty": 1, "price": 100}},
+			"customer": anna.ID, "items": []map[string]any{shop.Item("<script>alert(1)</script>", 1, 100)},
 		}).String("id")
 		created := shop.WaitMessage("template = 'order.created' && channel = 'telegram'", nil, notify.StatusSent)
 		got := lastTo(bot, chat)
@@ -272,9 +272,11 @@ func TestTelegramLongMessageIsSplit(t *testing.T) {
 	shop, bot := telegramShop(t, nil)
 	anna := shop.SignUp("Anna", "anna@example.org", "en")
 	linkTelegram(t, shop, bot, anna, 5550006)
-	items := make([]map[string]any, 120)
+	// As many lines as a customer may order (50), each a long catalogue name.
+	items := make([]map[string]any, 50)
+	long := shop.Item(strings.Repeat("Очень длинное название товара ", 6), 1, 10)
 	for i := range items {
-		items[i] = map[string]any{"name": strings.Repeat("Очень длинное название товара ", 2), "qty": 1, "price": 10}
+		items[i] = long
 	}
 	shop.MustDo(200, "POST", "/api/collections/orders/records", anna.Token, map[string]any{"customer": anna.ID, "items": items})
 	shop.WaitMessage("template = 'order.created' && channel = 'telegram'", nil, notify.StatusSent)

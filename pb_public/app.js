@@ -11,6 +11,7 @@ import { icon } from './app/icons.js';
 import {
   currentUser, emit, endSession, on, pb, refreshAuth, startSession, unreadCount, updateUser,
 } from './app/store.js';
+import { loadShop, shop } from './app/shop.js';
 import { dropScope, live, showError, signInRequired, toast } from './app/ui.js';
 import { signinView, signupView } from './app/views/auth.js';
 import { catalogueView } from './app/views/catalogue.js';
@@ -67,7 +68,7 @@ function header() {
     h('a', { class: 'brand', href: '#/', 'data-testid': 'brand' },
       icon('logo', 'brand-logo'),
       h('span', { class: 'brand-text' },
-        h('span', { class: 'brand-name' }, t('shopName')),
+        h('span', { class: 'brand-name', 'data-testid': 'brand-name' }, shop.name),
         h('span', { class: 'brand-tag' }, t('tagline')))),
     h('nav', { class: 'main-nav', 'aria-label': t('nav.main') },
       h('ul', null,
@@ -88,8 +89,8 @@ function header() {
           h('span', { class: 'account-name', 'data-testid': 'account-name' }, user.name || user.email),
           h('button', { type: 'button', class: 'btn btn-ghost btn-sm', id: 'signout', 'data-testid': 'signout', onClick: signOut },
             icon('signout'), h('span', { class: 'signout-label' }, t('nav.signout'))))
-        : h('a', { class: 'btn btn-primary btn-sm', href: '#/signin', id: 'signin-link', 'data-testid': 'signin-link' },
-          icon('user'), t('nav.signin'))));
+        : h('a', { class: 'btn btn-primary btn-sm signin-link', href: '#/signin', id: 'signin-link', 'data-testid': 'signin-link' },
+          icon('user'), h('span', { class: 'signin-label' }, t('nav.signin')))));
 }
 
 // ---- routing -------------------------------------------------------------
@@ -98,7 +99,7 @@ function render({ focus = false } = {}) {
   dropScope();
   const route = parseRoute();
   const view = views[route.name];
-  document.title = `${view.title()} · ${t('shopName')}`;
+  setTitle(view);
   document.body.dataset.route = route.name;
   const main = document.getElementById('main');
   let content;
@@ -114,6 +115,10 @@ function render({ focus = false } = {}) {
     const title = main.querySelector('.page-title');
     if (title) title.focus({ preventScroll: true });
   }
+}
+
+function setTitle(view = views[parseRoute().name]) {
+  document.title = shop.name ? `${view.title()} · ${shop.name}` : view.title();
 }
 
 // ---- session -------------------------------------------------------------
@@ -182,11 +187,16 @@ async function boot() {
   if (user && user.locale) setLang(user.locale);
 
   document.getElementById('header').replaceChildren(
-    live(['auth', 'user', 'lang', 'route', 'messages'], header, { permanent: true }));
+    live(['auth', 'user', 'lang', 'route', 'messages', 'shop'], header, { permanent: true }));
   const footer = document.getElementById('footer');
-  const paintFooter = () => footer.replaceChildren(h('p', null, t('footer')));
+  const paintFooter = () => footer.replaceChildren(h('p', { 'data-testid': 'footer' },
+    [shop.name, t('footer.since')].filter(Boolean).join(' · '),
+    shop.email ? [' · ', h('a', { href: `mailto:${shop.email}`, 'data-testid': 'shop-email' }, shop.email)] : null,
+    shop.phone ? ` · ${shop.phone}` : null));
   paintFooter();
-  on('lang', paintFooter);
+  on(['lang', 'shop'], paintFooter);
+  on('shop', () => setTitle());
+  loadShop();
   on('auth', () => render());
   window.addEventListener('hashchange', () => {
     emit('route');

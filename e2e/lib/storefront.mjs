@@ -146,7 +146,18 @@ export async function waitForBadge(page, n, timeout = 5_000) {
   }
 }
 
-/** Creates an order as the customer through the REST API. */
+/**
+ * The seeded catalogue's product ids by slug ({sencha: 'abc…', …}), as
+ * anyone may list them.
+ */
+export async function productIds(shop) {
+  const res = await shop.fetch('/api/collections/products/records?perPage=200');
+  if (!res.ok) throw new Error(`products: HTTP ${res.status} ${await res.text()}`);
+  const { items } = await res.json();
+  return Object.fromEntries(items.filter((p) => p.slug).map((p) => [p.slug, p.id]));
+}
+
+/** Creates an order as the customer through the REST API; items are {product, qty}. */
 export async function placeOrderByApi(shop, customer, items, address = 'Moscow, Tverskaya 7, flat 12') {
   const res = await shop.fetch('/api/collections/orders/records', {
     method: 'POST',

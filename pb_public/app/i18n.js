@@ -5,7 +5,6 @@ export const LANGS = ['ru', 'en'];
 
 const dict = {
   en: {
-    shopName: 'Leaf & Bean',
     tagline: 'Tea and coffee roasters',
     'nav.catalogue': 'Catalogue',
     'nav.orders': 'My orders',
@@ -26,6 +25,11 @@ const dict = {
     'catalogue.decrease': 'One less {name}',
     'catalogue.increase': 'One more {name}',
     'catalogue.qty': 'Quantity of {name}',
+    'catalogue.stock': '{n} in stock',
+    'catalogue.stockLow': 'Only {n} left',
+    'catalogue.soldOut': 'Out of stock',
+    'catalogue.empty': 'Nothing is on sale right now. Come back soon!',
+    'catalogue.error': 'The catalogue did not load. Check the connection and reload the page.',
 
     'cart.title': 'Your cart',
     'cart.empty': 'Your cart is empty. Pick something you like.',
@@ -178,11 +182,10 @@ const dict = {
     'error.generic': 'Something went wrong.',
     'close': 'Close',
     'notifications': 'Notifications',
-    'footer': 'Leaf & Bean · tea and coffee since 2014 · hello@leafbean.example',
+    'footer.since': 'tea and coffee since 2014',
   },
 
   ru: {
-    shopName: 'Лист и Зерно',
     tagline: 'Чай и кофе свежей обжарки',
     'nav.catalogue': 'Каталог',
     'nav.orders': 'Мои заказы',
@@ -203,6 +206,11 @@ const dict = {
     'catalogue.decrease': 'Убрать одну штуку: {name}',
     'catalogue.increase': 'Добавить ещё: {name}',
     'catalogue.qty': 'Количество: {name}',
+    'catalogue.stock': 'В наличии: {n}',
+    'catalogue.stockLow': 'Осталось {n}',
+    'catalogue.soldOut': 'Нет в наличии',
+    'catalogue.empty': 'Сейчас ничего нет в продаже. Загляните позже!',
+    'catalogue.error': 'Каталог не загрузился. Проверьте соединение и обновите страницу.',
 
     'cart.title': 'Корзина',
     'cart.empty': 'Корзина пуста. Выберите что-нибудь по вкусу.',
@@ -358,7 +366,7 @@ const dict = {
     'error.generic': 'Что-то пошло не так.',
     'close': 'Закрыть',
     'notifications': 'Уведомления',
-    'footer': 'Лист и Зерно · чай и кофе с 2014 года · hello@leafbean.example',
+    'footer.since': 'чай и кофе с 2014 года',
   },
 };
 

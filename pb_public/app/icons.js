@@ -122,8 +122,15 @@ const ART = {
   </svg>`,
 };
 
+// A product the shop added in the dashboard without a picture.
+const GENERIC_ART = `<svg viewBox="0 0 160 120" aria-hidden="true" focusable="false">
+    <rect width="160" height="120" fill="#e6efe8"/>
+    <path d="M56 84c0-26 18-44 50-44-3 30-19 47-44 46" fill="#9cc7a8"/>
+    <path d="M58 86c10-14 22-24 38-32" stroke="#2f6f4f" stroke-width="3" fill="none" stroke-linecap="round"/>
+  </svg>`;
+
 export function productArt(key) {
-  const el = svgFromString(ART[key]);
+  const el = svgFromString(ART[key] || GENERIC_ART);
   el.setAttribute('class', 'product-art');
   el.setAttribute('preserveAspectRatio', 'xMidYMid slice');
   return el;

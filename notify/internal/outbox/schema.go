@@ -34,6 +34,13 @@ var Categories = []string{CategorySecurity, CategoryTransactional, CategoryServi
 // used on purpose: the dashboard's editor field (TinyMCE) rewrites raw HTML.
 const BodyMax = 1 << 20
 
+// SnapshotMax bounds the record snapshot (data) one message keeps. Every
+// message of a write keeps its own copy, so a record's size is multiplied by
+// the messages it queues; a message about a larger record is recorded
+// failed with the reason instead, and keeps none. A shop's order is far
+// below it (a customer's order is capped by the shop's hooks at about 15 KB).
+const SnapshotMax = 64 << 10
+
 // Limits of the stored text fields; Finalize truncates to them on a rune
 // boundary.
 const (

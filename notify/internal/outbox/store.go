@@ -93,6 +93,13 @@ func Insert(app core.App, msgs []Message, now time.Time) (int, error) {
 		if status == "" {
 			status = StatusQueued
 		}
+		errText := m.Error
+		if len(data) > SnapshotMax {
+			status = StatusFailed
+			errText = fmt.Sprintf("the record is too large to send a message about: %d KB of data, at most %d KB",
+				(len(data)+1023)>>10, SnapshotMax>>10)
+			data = []byte("{}")
+		}
 		s := fmt.Sprint(i)
 		params["id"+s] = core.GenerateDefaultRandomId()
 		params["rule"+s] = m.Rule
@@ -102,7 +109,7 @@ func Insert(app core.App, msgs []Message, now time.Time) (int, error) {
 		params["user"+s] = m.User
 		params["to"+s] = Truncate(m.To, toMax)
 		params["status"+s] = status
-		params["error"+s] = Truncate(m.Error, errorMax)
+		params["error"+s] = Truncate(errText, errorMax)
 		params["runAt"+s] = DBTime(m.RunAt)
 		params["sc"+s] = m.SourceCollection
 		params["sr"+s] = m.SourceRecord

@@ -1,9 +1,11 @@
 // #/ : the catalogue, the cart and checkout.
 
 import { h } from '../dom.js';
-import { getLang, money, plural, t } from '../i18n.js';
+import { money, plural, t } from '../i18n.js';
 import { icon, productArt } from '../icons.js';
-import { PRODUCTS, productById } from '../products.js';
+import {
+  catalogue, loadProducts, productById, productImage, productKey, productText,
+} from '../products.js';
 import { cart, clearCart, currentUser, pb, setQty, upsertOrder } from '../store.js';
 import { live, showError, toast } from '../ui.js';
 
@@ -25,44 +27,75 @@ function cartTotals() {
 }
 
 function qtyControl(product, qty, where) {
-  const name = product.name[getLang()];
+  const name = productText(product, 'name');
+  const key = productKey(product);
+  const stock = Number(product.stock) || 0;
   return h('div', { class: 'qty', role: 'group', 'aria-label': t('catalogue.qty', { name }) },
     h('button', {
-      type: 'button', class: 'qty-btn', id: `${where}-dec-${product.id}`,
-      'data-focus-next': where === 'card' ? `add-${product.id}` : null,
-      'aria-label': t('catalogue.decrease', { name }), 'data-testid': `${where}-dec-${product.id}`,
+      type: 'button', class: 'qty-btn', id: `${where}-dec-${key}`,
+      'data-focus-next': where === 'card' ? `add-${key}` : null,
+      'aria-label': t('catalogue.decrease', { name }), 'data-testid': `${where}-dec-${key}`,
       onClick: () => setQty(product.id, qty - 1),
     }, icon('minus')),
-    h('output', { class: 'qty-value', 'data-testid': `${where}-qty-${product.id}`, 'aria-live': 'polite' }, String(qty)),
+    h('output', { class: 'qty-value', 'data-testid': `${where}-qty-${key}`, 'aria-live': 'polite' }, String(qty)),
     h('button', {
-      type: 'button', class: 'qty-btn', id: `${where}-inc-${product.id}`,
-      'aria-label': t('catalogue.increase', { name }), 'data-testid': `${where}-inc-${product.id}`,
-      onClick: () => setQty(product.id, qty + 1),
+      type: 'button', class: 'qty-btn', id: `${where}-inc-${key}`,
+      'aria-label': t('catalogue.increase', { name }), 'data-testid': `${where}-inc-${key}`,
+      disabled: qty >= stock, // no more than the shop has
+      onClick: () => setQty(product.id, Math.min(qty + 1, stock)),
     }, icon('plus')));
 }
 
+function stockNote(product) {
+  const stock = Number(product.stock) || 0;
+  const [text, kind] = stock <= 0 ? [t('catalogue.soldOut'), 'out']
+    : stock <= 5 ? [t('catalogue.stockLow', { n: stock }), 'low']
+      : [t('catalogue.stock', { n: stock }), 'in'];
+  return h('p', { class: ['product-stock', `stock-${kind}`], 'data-testid': `stock-${productKey(product)}`, 'data-stock': String(stock) }, text);
+}
+
+function productMedia(product) {
+  const src = productImage(product);
+  return h('div', { class: `product-media media-${productKey(product)}` },
+    src ? h('img', { class: 'product-art product-photo', src, alt: '', loading: 'lazy', 'data-testid': `image-${productKey(product)}` })
+      : productArt(product.slug));
+}
+
 function productCard(product) {
-  const lang = getLang();
+  const key = productKey(product);
   const qty = cart[product.id] || 0;
-  return h('li', { class: 'product-card', 'data-testid': `product-${product.id}` },
-    h('div', { class: `product-media media-${product.id}` }, productArt(product.id)),
+  const soldOut = (Number(product.stock) || 0) <= 0;
+  return h('li', { class: 'product-card', 'data-testid': `product-${key}`, 'data-product': product.id },
+    productMedia(product),
     h('div', { class: 'product-body' },
-      h('p', { class: 'product-kind' }, product.kind[lang]),
-      h('h3', { class: 'product-name' }, product.name[lang]),
-      h('p', { class: 'product-text' }, product.text[lang]),
+      h('p', { class: 'product-kind' }, productText(product, 'kind')),
+      h('h3', { class: 'product-name', 'data-testid': `name-${key}` }, productText(product, 'name')),
+      h('p', { class: 'product-text' }, productText(product, 'description')),
+      stockNote(product),
       h('div', { class: 'product-buy' },
-        h('span', { class: 'price' }, money(product.price)),
+        h('span', { class: 'price', 'data-testid': `price-${key}` }, money(product.price, product.currency || 'RUB')),
         qty > 0
           ? qtyControl(product, qty, 'card')
           : h('button', {
-            type: 'button', class: 'btn btn-primary btn-sm', id: `add-${product.id}`,
-            'data-focus-next': `card-inc-${product.id}`, 'data-testid': `add-${product.id}`,
+            type: 'button', class: 'btn btn-primary btn-sm', id: `add-${key}`,
+            'data-focus-next': `card-inc-${key}`, 'data-testid': `add-${key}`,
+            disabled: soldOut,
             onClick: () => setQty(product.id, 1),
-          }, t('catalogue.add')))));
+          }, soldOut ? t('catalogue.soldOut') : t('catalogue.add')))));
+}
+
+function productList() {
+  if (catalogue.error && !catalogue.list.length) {
+    return h('li', { class: 'muted', 'data-testid': 'catalogue-error' }, t('catalogue.error'));
+  }
+  if (!catalogue.loaded) {
+    return h('li', { class: 'loading', role: 'status' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }));
+  }
+  if (!catalogue.list.length) return h('li', { class: 'muted' }, t('catalogue.empty'));
+  return catalogue.list.map(productCard);
 }
 
 function cartPanel(openCheckout) {
-  const lang = getLang();
   const { lines, count, total } = cartTotals();
   const signedIn = Boolean(currentUser());
   return [
@@ -71,15 +104,15 @@ function cartPanel(openCheckout) {
     lines.length === 0
       ? h('p', { class: 'muted cart-empty' }, t('cart.empty'))
       : h('ul', { class: 'cart-lines' }, lines.map(({ product, qty }) =>
-        h('li', { class: 'cart-line', 'data-testid': `cart-line-${product.id}` },
+        h('li', { class: 'cart-line', 'data-testid': `cart-line-${productKey(product)}` },
           h('div', { class: 'cart-line-main' },
-            h('span', { class: 'cart-line-name' }, product.name[lang]),
+            h('span', { class: 'cart-line-name' }, productText(product, 'name')),
             h('span', { class: 'cart-line-price' }, money(product.price * qty))),
           h('div', { class: 'cart-line-tools' },
             qtyControl(product, qty, 'cart'),
             h('button', {
-              type: 'button', class: 'btn-icon', id: `cart-remove-${product.id}`,
-              'aria-label': t('cart.remove', { name: product.name[lang] }),
+              type: 'button', class: 'btn-icon', id: `cart-remove-${productKey(product)}`,
+              'aria-label': t('cart.remove', { name: productText(product, 'name') }),
               onClick: () => setQty(product.id, 0),
             }, icon('trash')))))),
     lines.length ? h('div', { class: 'cart-total' },
@@ -129,7 +162,8 @@ function checkoutDialog() {
     try {
       const order = await pb.collection('orders').create({
         customer: user.id,
-        items: lines.map(({ product, qty }) => ({ name: product.name[getLang()], qty, price: product.price })),
+        // The shop prices the order: only what and how many.
+        items: lines.map(({ product, qty }) => ({ product: product.id, qty })),
         address: value,
       });
       try {
@@ -138,10 +172,12 @@ function checkoutDialog() {
       upsertOrder(order);
       dialog.close();
       clearCart();
+      loadProducts(); // the stock went down
       toast(t('checkout.placed', { n: order.number }), 'success');
       location.hash = `#/orders/${order.id}`;
     } catch (err) {
       showError(err);
+      loadProducts(); // a price or the stock may have changed meanwhile
     } finally {
       submit.disabled = false;
     }
@@ -165,11 +201,12 @@ export const catalogueView = {
   name: 'catalogue',
   title: () => t('nav.catalogue'),
   render() {
+    loadProducts();
     const checkout = checkoutDialog();
-    const cartBox = live(['cart', 'auth', 'lang'], () => cartPanel(checkout.open), {
+    const cartBox = live(['cart', 'auth', 'lang', 'products'], () => cartPanel(checkout.open), {
       tag: 'aside', props: { class: 'cart card', id: 'cart', 'aria-labelledby': 'cart-title', 'data-testid': 'cart' },
     });
-    const cartBar = live(['cart', 'lang'], () => {
+    const cartBar = live(['cart', 'lang', 'products'], () => {
       const { count, total } = cartTotals();
       if (!count) return null;
       return h('a', { class: 'cart-bar', href: '#/', onClick: (e) => { e.preventDefault(); document.getElementById('cart').scrollIntoView({ behavior: 'smooth' }); } },
@@ -184,7 +221,9 @@ export const catalogueView = {
       h('div', { class: 'shop-layout' },
         h('section', { class: 'catalogue', 'aria-labelledby': 'catalogue-title' },
           h('h2', { id: 'catalogue-title', class: 'section-title' }, t('catalogue.title')),
-          live(['cart', 'lang'], () => PRODUCTS.map(productCard), { tag: 'ul', props: { class: 'product-grid', 'data-testid': 'catalogue' } })),
+          live(['cart', 'lang', 'products'], productList, {
+            tag: 'ul', props: { class: 'product-grid', 'data-testid': 'catalogue' },
+          })),
         cartBox),
       cartBar,
       checkout.dialog,

@@ -1,0 +1,20 @@
+package notify
+
+import (
+	"strings"
+
+	"github.com/pocketbase/pocketbase/core"
+)
+
+// ShopContacts is the shop's name and contacts exactly as every message's
+// layout shows them: Config.Shop, filled in from the dashboard's
+// Application settings (application name, URL, sender address), read
+// afresh so that an edit there shows at once. Without the plugin
+// registered on app, it is the dashboard settings alone.
+func ShopContacts(app core.App) Shop {
+	if p, ok := app.Store().Get(pluginStoreKey).(*plugin); ok {
+		return p.shop()
+	}
+	meta := app.Settings().Meta
+	return Shop{Name: meta.AppName, URL: strings.TrimRight(meta.AppURL, "/"), Email: meta.SenderAddress}
+}
