@@ -325,6 +325,7 @@ func Register(app core.App, cfg Config) error {
 
 	p.bindEnqueue()
 	p.bindSecurityAlerts()
+	p.bindSysmail()
 	p.bindRetry()
 	p.bindRuleDelete()
 	p.bindInboxRead()
