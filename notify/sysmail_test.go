@@ -455,4 +455,3 @@ func TestAccountEmailFallsBackToPocketBase(t *testing.T) {
 		t.Errorf("%d messages queued without an active template", n)
 	}
 }
-

@@ -25,11 +25,6 @@ var (
 		"auth.password-changed", "auth.email-changed",
 		"auth.verification", "auth.password-reset", "auth.email-change", "auth.otp", "auth.login-alert",
 	}
-	// emailOnly are PocketBase's account emails that carry a link or a
-	// code: they go by email alone, so they have no section for any other
-	// channel, where a reset link must never go.
-	emailOnly     = []string{"auth.verification", "auth.password-reset", "auth.email-change", "auth.otp"}
-	emailSections = []string{"subject", "html", "text"}
 	wantLocales = []string{"en", "ru"}
 	sections    = []string{"subject", "html", "text", "telegram", "pushTitle", "pushBody", "pushUrl", "sms"}
 	// htmlSections are rendered with html/template; the rest with text/template.
@@ -39,6 +34,14 @@ var (
 	telegramTags = map[string]bool{"b": true, "i": true, "u": true, "s": true, "code": true, "pre": true, "a": true}
 	tagRE        = regexp.MustCompile(`</?([a-z-]+)`)
 	fullTagRE    = regexp.MustCompile(`<(/?)([a-z-]+)[^>]*>`)
+)
+
+// emailOnly are PocketBase's account emails that carry a link or a code:
+// they go by email alone, so they have no section for any other channel,
+// where a reset link must never go.
+var (
+	emailOnly     = []string{"auth.verification", "auth.password-reset", "auth.email-change", "auth.otp"}
+	emailSections = []string{"subject", "html", "text"}
 )
 
 const (
