@@ -173,6 +173,15 @@ func TestAccountEmailPasswordReset(t *testing.T) {
 			if !strings.Contains(text, "30") {
 				t.Errorf("the email does not say how long the link works (30 minutes):\n%s", text)
 			}
+			// A burst of requests from an attacker gets the victim no more
+			// mail: PocketBase's own throttle (one reset email per account
+			// every 2 minutes) still sees each email as sent.
+			for range 5 {
+				shop.MustDo(204, "POST", "/api/collections/users/request-password-reset", "", map[string]any{"email": anna.Email})
+			}
+			if n := len(shop.Messages("template = {:t}", map[string]any{"t": notify.TemplatePasswordReset})); n != 1 {
+				t.Errorf("a burst of reset requests queued %d messages; want 1", n)
+			}
 			token := actionToken(t, text, "confirm-password-reset")
 			shop.MustDo(204, "POST", "/api/collections/users/confirm-password-reset", "", map[string]any{
 				"token": token, "password": "n3w-s3cret-pass", "passwordConfirm": "n3w-s3cret-pass",
@@ -454,4 +463,30 @@ func TestAccountEmailFallsBackToPocketBase(t *testing.T) {
 	if n := len(shop.Messages("template = {:t}", map[string]any{"t": notify.TemplatePasswordReset})); n != 0 {
 		t.Errorf("%d messages queued without an active template", n)
 	}
+}
+
+// A shop that points the collection's mail template at its own page gets
+// that link in its email, as PocketBase would have sent it.
+func TestAccountEmailKeepsTheShopsOwnLink(t *testing.T) {
+	t.Parallel()
+	shop := shoptest.New(t, shoptest.Options{})
+	coll, err := shop.App.FindCollectionByNameOrId("users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	coll.ResetPasswordTemplate.Body = `<p><a href="{APP_URL}/#/reset?token={TOKEN}&amp;from=mail">Reset</a></p>`
+	if err := shop.App.Save(coll); err != nil {
+		t.Fatal(err)
+	}
+	anna := shop.SignUp("Anna", "anna@example.org", "en")
+	shop.MustDo(204, "POST", "/api/collections/users/request-password-reset", "", map[string]any{"email": anna.Email})
+	row, text := accountMail(t, shop, notify.TemplatePasswordReset, anna.Email, "Reset your password")
+	m := regexp.MustCompile(`http://shop\.test/#/reset\?token=([A-Za-z0-9_.-]+)&from=mail`).FindStringSubmatch(text)
+	if m == nil {
+		t.Fatalf("the email does not carry the shop's own reset link:\n%s", text)
+	}
+	shop.MustDo(204, "POST", "/api/collections/users/confirm-password-reset", "", map[string]any{
+		"token": m[1], "password": "n3w-s3cret-pass", "passwordConfirm": "n3w-s3cret-pass",
+	})
+	assertNoSecret(t, shop, row.Id, m[1])
 }
