@@ -48,7 +48,11 @@ const (
 func (p *plugin) bindSysmail() {
 	users := p.cfg.UsersCollection
 	bind := func(h *hook.TaggedHook[*core.MailerRecordEvent], fn func(e *core.MailerRecordEvent) error) {
-		h.Bind(&hook.Handler[*core.MailerRecordEvent]{Id: HookSysmail, Func: fn})
+		// Last: it replaces PocketBase's own send, the end of the chain, so
+		// an app's handlers (a pb_hooks file changing the message) still run
+		// first, and what they set (e.Message.To, the link in its HTML) is
+		// what goes out.
+		h.Bind(&hook.Handler[*core.MailerRecordEvent]{Id: HookSysmail, Func: fn, Priority: 999})
 	}
 	bind(p.app.OnMailerRecordVerificationSend(users), func(e *core.MailerRecordEvent) error {
 		token := metaString(e, "token")

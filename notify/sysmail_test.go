@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"net/http"
+	"net/mail"
 	"regexp"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/pbnotify/pbnotify/notify"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tests"
 )
 
 // PocketBase's own account emails through the engine (issue 13, item 1):
@@ -489,4 +491,20 @@ func TestAccountEmailKeepsTheShopsOwnLink(t *testing.T) {
 		"token": m[1], "password": "n3w-s3cret-pass", "passwordConfirm": "n3w-s3cret-pass",
 	})
 	assertNoSecret(t, shop, row.Id, m[1])
+}
+
+// An app's own mailer hooks (Go or pb_hooks) still run before the plugin
+// replaces PocketBase's send, and what they change goes out.
+func TestAccountEmailAppHandlersRunFirst(t *testing.T) {
+	t.Parallel()
+	shop := shoptest.New(t, shoptest.Options{BeforeServe: func(app *tests.TestApp) {
+		app.OnMailerRecordPasswordResetSend("users").BindFunc(func(e *core.MailerRecordEvent) error {
+			e.Message.To = []mail.Address{{Address: "support-copy@example.org"}}
+			return e.Next()
+		})
+	}})
+	anna := shop.SignUp("Anna", "anna@example.org", "en")
+	shop.MustDo(204, "POST", "/api/collections/users/request-password-reset", "", map[string]any{"email": anna.Email})
+	_, text := accountMail(t, shop, notify.TemplatePasswordReset, "support-copy@example.org", "Reset your password")
+	actionToken(t, text, "confirm-password-reset")
 }
