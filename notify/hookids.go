@@ -67,4 +67,9 @@ const (
 	// auth.email-changed (the latter to the old address too) in the
 	// transaction of a write that changes a user's password or email.
 	HookSecurityAlerts = "__notifySecurityAlerts__"
+
+	// HookSysmail sends PocketBase's own emails to the users collection
+	// (verification, password reset, email change, OTP, new sign-in
+	// alert) through the outbox, from the auth.* templates.
+	HookSysmail = "__notifySysmail__"
 )

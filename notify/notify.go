@@ -331,6 +331,7 @@ func Register(app core.App, cfg Config) error {
 
 	p.bindEnqueue()
 	p.bindSecurityAlerts()
+	p.bindSysmail()
 	p.bindRetry()
 	p.bindRuleDelete()
 	p.bindInboxRead()

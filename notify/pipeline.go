@@ -13,6 +13,7 @@ import (
 	"github.com/pbnotify/pbnotify/notify/internal/outbox"
 	"github.com/pbnotify/pbnotify/notify/internal/render"
 	"github.com/pbnotify/pbnotify/notify/internal/rules"
+	"github.com/pbnotify/pbnotify/notify/internal/sysmail"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 )
@@ -77,7 +78,9 @@ func (p *plugin) deliver(ctx context.Context, job outbox.Job) outbox.Outcome {
 		case err != nil:
 			return outbox.Retry(fmt.Errorf("reading the recipient: %w", err))
 		}
-		if reason := p.turnedOff(user, job.Channel, job.Category); reason != "" {
+		// A link or code the customer asked for (sysmail) goes out whatever
+		// their preferences say.
+		if reason := p.turnedOff(user, job.Channel, job.Category); reason != "" && !sysmail.Requested(job.Data) {
 			return p.passOver(rule, job, reason)
 		}
 	}
@@ -99,6 +102,16 @@ func (p *plugin) deliver(ctx context.Context, job outbox.Job) outbox.Outcome {
 	if err := decodeData(job.Data, &data); err != nil {
 		return p.finish(rule, job, outbox.Failed(fmt.Errorf("the message's record snapshot: %w", err)))
 	}
+	// PocketBase's account emails keep their token or code apart from the
+	// row (sysmail); without it the link would be dead.
+	sent, _ := data[sendDataKey].(map[string]any)
+	secret, err := sysmail.Reveal(p.app, sent, p.cfg.Now())
+	switch {
+	case errors.Is(err, sysmail.ErrGone):
+		return p.finish(rule, job, outbox.Cancelled(err.Error()))
+	case err != nil:
+		return outbox.Retry(err)
+	}
 	view, err := p.view(user, job.SourceCollection, job.SourceRecord, data, tpl.Locale())
 	if err != nil {
 		return outbox.Retry(fmt.Errorf("template data: %w", err))
@@ -119,6 +132,7 @@ func (p *plugin) deliver(ctx context.Context, job outbox.Job) outbox.Outcome {
 		msg.Buttons = []channels.Button{{Text: buttonLabel(tpl.Locale()), URL: msg.PushURL}}
 	}
 	content := contentFor(msg, job.Channel)
+	secret.Mask(&content.Subject, &content.Body, &content.HTML, &content.Link)
 	if sender == nil {
 		// Rendered and kept, so the owner sees what would have gone out.
 		return p.passOver(rule, job, fmt.Sprintf("the %s channel is not configured", job.Channel), content)

@@ -59,6 +59,11 @@ type Message struct {
 	// first message is in. Use it for a retried request or a hook that may
 	// run twice. Default: empty (every Send queues).
 	DedupeKey string
+
+	// requested marks PocketBase's own account emails (sysmail.go): the
+	// answer to the customer's own request for a link or code, which
+	// their preferences do not silence.
+	requested bool
 }
 
 // pluginStoreKey is where Register keeps the plugin in app.Store(), so
@@ -201,7 +206,7 @@ func (p *plugin) sendMessages(app core.App, m Message) ([]outbox.Message, error)
 	}
 	var msgs []outbox.Message
 	for _, ch := range m.Channels {
-		if p.unreachable(user, ch, category) != "" {
+		if !m.requested && p.unreachable(user, ch, category) != "" {
 			continue // a row would only be skipped, as under a rule's mode "all"
 		}
 		msgs = append(msgs, outbox.Message{

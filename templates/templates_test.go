@@ -23,6 +23,7 @@ var (
 		"user.created",
 		"staff.order-created", "staff.payment-failed",
 		"auth.password-changed", "auth.email-changed",
+		"auth.verification", "auth.password-reset", "auth.email-change", "auth.otp", "auth.login-alert",
 	}
 	wantLocales = []string{"en", "ru"}
 	sections    = []string{"subject", "html", "text", "telegram", "pushTitle", "pushBody", "pushUrl", "sms"}
@@ -35,6 +36,14 @@ var (
 	fullTagRE    = regexp.MustCompile(`<(/?)([a-z-]+)[^>]*>`)
 )
 
+// emailOnly are PocketBase's account emails that carry a link or a code:
+// they go by email alone, so they have no section for any other channel,
+// where a reset link must never go.
+var (
+	emailOnly     = []string{"auth.verification", "auth.password-reset", "auth.email-change", "auth.otp"}
+	emailSections = []string{"subject", "html", "text"}
+)
+
 const (
 	xss         = "<script>alert(1)</script>"
 	orderID     = "ord0000000001"
@@ -43,6 +52,8 @@ const (
 	// dashboardPath is where staff messages point: the order in the
 	// PocketBase dashboard, which the storefront cannot show them.
 	dashboardPath = "/_/#/collections?collection=orders&record=" + orderID
+	// actionLink stands for a link PocketBase would have sent.
+	actionLink = "https://shop.example/_/#/auth/confirm-password-reset/tok.en-1?a=1&b=2"
 )
 
 // funcs are stand-ins for the renderer's money, date and default.
@@ -162,6 +173,9 @@ func sampleView(family, locale string, full bool) map[string]any {
 		v["Record"] = map[string]any{}
 		v["Data"] = map[string]any{
 			"at": "2026-03-05 10:00:00.000Z", "oldEmail": "anna@example.org", "newEmail": "new" + xss + "@example.org",
+			// PocketBase's account emails (notify/sysmail.go).
+			"link": actionLink, "token": "tok.en-1", "code": "73914682", "otpId": "otp0000000001", "minutes": 30.0,
+			"ip": "203.0.113.7", "userAgent": "Firefox " + xss,
 		}
 	case "user":
 		v["Record"] = map[string]any{
@@ -240,7 +254,16 @@ func TestDefaultsRender(t *testing.T) {
 					t.Errorf("unknown section %q", name)
 				}
 			}
-			for _, name := range sections {
+			want := sections
+			if slices.Contains(emailOnly, d.Key) {
+				want = emailSections
+				for name := range d.Fields {
+					if !slices.Contains(emailSections, name) {
+						t.Errorf("section %q: an email-only template carries its link or code by email alone", name)
+					}
+				}
+			}
+			for _, name := range want {
 				if strings.TrimSpace(d.Fields[name]) == "" {
 					t.Errorf("section %q is missing or empty", name)
 				}
@@ -252,7 +275,7 @@ func TestDefaultsRender(t *testing.T) {
 			for _, full := range []bool{true, false} {
 				view := sampleView(family, d.Locale, full)
 				out := map[string]string{}
-				for _, name := range sections {
+				for _, name := range want {
 					s, err := render(name, d.Fields[name], view)
 					if err != nil {
 						t.Errorf("full=%v: %s: %v", full, name, err)
@@ -271,7 +294,7 @@ func TestDefaultsRender(t *testing.T) {
 				}
 				// An SMS is billed by the part: the defaults stay within
 				// three even with a full order (a Russian part is 67 chars).
-				if enc, n := sms.Segments(out["sms"]); n > 3 {
+				if enc, n := sms.Segments(out["sms"]); out["sms"] != "" && n > 3 {
 					t.Errorf("full=%v: sms is %d %s parts; want at most 3:\n%s", full, n, enc, out["sms"])
 				}
 				checkOutput(t, d, family, staff, full, out)
@@ -365,6 +388,10 @@ func checkOutput(t *testing.T, d templates.Template, family string, staff, full 
 			}
 		}
 	}
+	if slices.Contains(emailOnly, d.Key) {
+		checkAccountEmail(t, d, out)
+		return
+	}
 	wantURL := map[string]string{
 		"order": "/#/orders/" + orderID, "payment": "/#/orders/" + orderID, "user": "/#/", "auth": "/#/settings",
 	}[family]
@@ -404,6 +431,16 @@ func checkOutput(t *testing.T, d templates.Template, family string, staff, full 
 			contains("text", "new"+xss+"@example.org")
 			contains("html", "new&lt;script&gt;")
 		}
+	case "auth.login-alert":
+		for _, name := range []string{"html", "text", "telegram", "pushBody", "sms"} {
+			contains(name, "2026-03-05")
+		}
+		for _, name := range []string{"html", "text", "telegram"} {
+			contains(name, "203.0.113.7")
+			contains(name, "hello@shop.example")
+		}
+		contains("text", "Firefox "+xss)
+		contains("html", "Firefox &lt;script&gt;")
 	case "order.created":
 		for _, name := range []string{"html", "text", "telegram"} {
 			contains(name, "Green tea, 100 g")
@@ -457,13 +494,47 @@ func checkLanguage(t *testing.T, d templates.Template) {
 	hasCyrillic := func(s string) bool {
 		return strings.ContainsFunc(s, func(r rune) bool { return unicode.Is(unicode.Cyrillic, r) })
 	}
-	for _, name := range sections {
-		src := d.Fields[name]
+	for name, src := range d.Fields {
 		switch {
 		case d.Locale == "en" && hasCyrillic(src):
 			t.Errorf("en section %s contains Cyrillic text", name)
 		case d.Locale == "ru" && name != "pushUrl" && !hasCyrillic(src):
 			t.Errorf("ru section %s has no Russian text", name)
+		}
+	}
+}
+
+// checkAccountEmail checks what PocketBase's account emails must carry:
+// the link (as a link and as text, for mail clients that drop buttons) or
+// the code, and how long it works.
+func checkAccountEmail(t *testing.T, d templates.Template, out map[string]string) {
+	t.Helper()
+	contains := func(name, want string) {
+		t.Helper()
+		if !strings.Contains(out[name], want) {
+			t.Errorf("%s does not contain %q:\n%s", name, want, out[name])
+		}
+	}
+	if d.Key == "auth.otp" {
+		contains("html", "73914682")
+		contains("text", "73914682")
+	} else {
+		escaped := strings.ReplaceAll(actionLink, "&", "&amp;")
+		contains("html", `href="`+escaped+`"`)
+		contains("html", escaped)
+		contains("text", actionLink)
+	}
+	if d.Key != "auth.verification" {
+		contains("html", "30")
+		contains("text", "30")
+	}
+	if d.Key == "auth.email-change" {
+		contains("text", "new"+xss+"@example.org")
+		contains("html", "new&lt;script&gt;")
+	}
+	for _, name := range []string{"subject"} {
+		if strings.Contains(out[name], "73914682") || strings.Contains(out[name], "tok.en-1") {
+			t.Errorf("%s shows the secret, which lock screens show too: %q", name, out[name])
 		}
 	}
 }
