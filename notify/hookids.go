@@ -67,4 +67,8 @@ const (
 	// auth.email-changed (the latter to the old address too) in the
 	// transaction of a write that changes a user's password or email.
 	HookSecurityAlerts = "__notifySecurityAlerts__"
+
+	// HookBrand forgets the cached notifyBrand record (the email layout's
+	// logo and contacts) after it changes.
+	HookBrand = "__notifyBrand__"
 )
