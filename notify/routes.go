@@ -61,6 +61,11 @@ func (p *plugin) handlePreview(e *core.RequestEvent) error {
 	if err != nil {
 		return err
 	}
+	if format := e.Request.URL.Query().Get("format"); format == "html" {
+		return previewHTML(e, rendered)
+	} else if format != "" && format != "json" {
+		return e.BadRequestError(fmt.Sprintf("Unknown format %q; use json (the default) or html.", format), nil)
+	}
 	res := previewResponse{Template: tpl.GetString("key"), Locale: tpl.GetString("locale"), Record: recordID}
 	if channel == "" || channel == channels.Email {
 		res.Subject, res.HTML, res.Text = rendered.Subject, rendered.HTML, rendered.Text

@@ -26,12 +26,16 @@ func Validate(app core.App, src Source, colls []*core.Collection, shop Shop) err
 	for _, coll := range colls {
 		sample := Sample(app, coll, shop, src.Locale)
 		sample.Data = sampleData(t)
-		if _, err := t.Render(sample, All); err != nil {
+		r, err := t.Render(sample, All)
+		if err != nil {
 			var fe *FieldError
 			if errors.As(err, &fe) {
 				return fieldError(fe.Field, fmt.Sprintf("does not render against a sample %s record: %v", coll.Name, fe.Err))
 			}
 			return err
+		}
+		if fe := checkLimits(r); fe != nil {
+			return fieldError(fe.Field, fmt.Sprintf("against a sample %s record %v", coll.Name, fe.Err))
 		}
 	}
 	return nil
