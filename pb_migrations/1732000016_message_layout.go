@@ -14,9 +14,10 @@ import (
 // The branded email layout: the notifyBrand settings record (logo,
 // address, contacts, support links) with one empty record for the owner to
 // fill in, the templates' preheader field, and the new order and payment
-// messages (progress line, line totals, buttons, short Telegram texts).
+// messages (progress line, line totals, buttons, short Telegram texts) and
+// the welcome message's button.
 //
-// An existing shop's order and payment templates are upgraded only where
+// An existing shop's order, payment and welcome templates are upgraded only where
 // the stored template is still exactly the default this version replaces
 // (compared by a hash of every field the old default had but sms); a
 // template the owner has edited, even by one character, is left as it is.
@@ -93,9 +94,11 @@ func upgradeShippedTemplates(app core.App) error {
 	return nil
 }
 
-// previousDefaults are the hashes (templateHash) of the order and payment
-// templates as shipped before this migration.
+// previousDefaults are the hashes (templateHash) of the order, payment and
+// welcome templates as shipped before this migration.
 var previousDefaults = map[string]string{
+	"en/user.created":      "a9261b361cbc2a355bae8c8f7e9b914bf1199a164e0ff98171f26b57cbb98f17",
+	"ru/user.created":      "9a897a7fbbfb27dd5addd7a335228b7c93936dc3f3fb357561e40144f0508318",
 	"en/order.assembling":  "0fd81894e2c66d937dfc1338756ff86b786e2795f9b12456d27cb1255ea1b01e",
 	"en/order.cancelled":   "a7a1b734c44fba4f6316e67e357ec684632ffb9ee3f4edbdca86165a5698d127",
 	"en/order.created":     "a144bc618fd15342e35331cf67f66d03c98e455b47c22d27dae906dc96d6255f",

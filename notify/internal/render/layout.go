@@ -62,6 +62,7 @@ const layoutCSS = `
 .link{color:ACCENT;text-decoration:underline}
 .nowrap{white-space:nowrap}
 p{margin:0 0 14px 0}
+a{color:ACCENT}
 h1{margin:0 0 12px 0;font-size:22px;line-height:1.3;font-weight:700;color:#18181b}
 .muted{color:#71717a}
 .note{margin:16px 0;padding:12px 14px;background-color:#f4f4f5;border-radius:6px;font-size:15px;line-height:1.5}
@@ -103,7 +104,7 @@ h1{margin:0 0 12px 0;font-size:22px;line-height:1.3;font-weight:700;color:#18181
 .note{background-color:#27272a !important}
 .pbar{background-color:#3f3f46 !important}
 .pbar-done{background-color:ACCENT !important}
-.link{color:ACCENT_DARK !important}
+.link,a:not(.btn):not(.footer-link){color:ACCENT_DARK !important}
 }
 `
 
