@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"golang.org/x/net/html"
 )
@@ -22,8 +23,8 @@ import (
 //
 // Everything but the rewritten start tags is copied byte for byte.
 func Inline(doc string) (string, error) {
-	rules := parseRules(styleBlocks(doc))
-	if len(rules) == 0 {
+	rules := sheetOf(styleBlocks(doc))
+	if rules.empty() {
 		return doc, nil
 	}
 	var b strings.Builder
@@ -40,7 +41,7 @@ func Inline(doc string) (string, error) {
 		case html.StartTagToken, html.SelfClosingTagToken:
 			raw := string(z.Raw())
 			tok := z.Token()
-			if style, ok := inlineStyle(rules, &tok); ok {
+			if style, ok := rules.inlineStyle(&tok); ok {
 				b.WriteString(startTag(tok, style, tt == html.SelfClosingTagToken))
 				continue
 			}
@@ -72,18 +73,76 @@ func (r cssRule) specificity() int {
 type decl struct{ prop, value string }
 
 var (
-	styleRE    = regexp.MustCompile(`(?is)<style[^>]*>(.*?)</style>`)
 	commentRE  = regexp.MustCompile(`(?s)/\*.*?\*/`)
 	selectorRE = regexp.MustCompile(`^([a-z][a-z0-9]*)?(?:\.([A-Za-z_][A-Za-z0-9_-]*))?$`)
 )
 
+// styleBlocks returns the text of every <style> element of doc, written
+// in lower case as the layout and templates do.
 func styleBlocks(doc string) string {
 	var b strings.Builder
-	for _, m := range styleRE.FindAllStringSubmatch(doc, -1) {
-		b.WriteString(m[1])
+	lower := doc
+	for i := 0; ; {
+		start := strings.Index(lower[i:], "<style")
+		if start < 0 {
+			break
+		}
+		start += i
+		open := strings.IndexByte(lower[start:], '>')
+		if open < 0 {
+			break
+		}
+		open += start + 1
+		end := strings.Index(lower[open:], "</style")
+		if end < 0 {
+			break
+		}
+		b.WriteString(doc[open : open+end])
 		b.WriteByte('\n')
+		i = open + end
 	}
 	return b.String()
+}
+
+// sheet is a parsed style sheet, its rules indexed by what they select.
+type sheet struct {
+	byTag, byClass map[string][]cssRule
+}
+
+func (s *sheet) empty() bool { return len(s.byTag) == 0 && len(s.byClass) == 0 }
+
+// sheets caches parsed style sheets by their text: every email of a shop
+// has the same one, so it is parsed once, not per message. Bounded, as
+// the text varies only with the shop's colours and templates' own styles.
+var (
+	sheetsMu sync.RWMutex
+	sheets   = map[string]*sheet{}
+)
+
+const maxCachedSheets = 32
+
+func sheetOf(css string) *sheet {
+	sheetsMu.RLock()
+	sh, ok := sheets[css]
+	sheetsMu.RUnlock()
+	if ok {
+		return sh
+	}
+	sh = &sheet{byTag: map[string][]cssRule{}, byClass: map[string][]cssRule{}}
+	for _, r := range parseRules(css) {
+		if r.class != "" {
+			sh.byClass[r.class] = append(sh.byClass[r.class], r)
+		} else {
+			sh.byTag[r.tag] = append(sh.byTag[r.tag], r)
+		}
+	}
+	sheetsMu.Lock()
+	if len(sheets) >= maxCachedSheets {
+		clear(sheets)
+	}
+	sheets[css] = sh
+	sheetsMu.Unlock()
+	return sh
 }
 
 // parseRules reads the top-level rules of css, skipping at-rules with
@@ -147,7 +206,7 @@ func parseDecls(s string) []decl {
 
 // inlineStyle merges the rules that select tok with its own style
 // attribute; ok is false when no rule selects it.
-func inlineStyle(rules []cssRule, tok *html.Token) (string, bool) {
+func (sh *sheet) inlineStyle(tok *html.Token) (string, bool) {
 	var classes []string
 	var own string
 	for _, a := range tok.Attr {
@@ -158,10 +217,12 @@ func inlineStyle(rules []cssRule, tok *html.Token) (string, bool) {
 			own = a.Val
 		}
 	}
-	var match []cssRule
-	for _, r := range rules {
-		if (r.tag == "" || r.tag == tok.Data) && (r.class == "" || slices.Contains(classes, r.class)) {
-			match = append(match, r)
+	match := slices.Clone(sh.byTag[tok.Data])
+	for _, c := range classes {
+		for _, r := range sh.byClass[c] {
+			if r.tag == "" || r.tag == tok.Data {
+				match = append(match, r)
+			}
 		}
 	}
 	if len(match) == 0 {

@@ -240,3 +240,20 @@ func TestButtonRefusesUnsafeLinks(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRenderEmail renders an order email with the layout and the
+// inliner, the per-message cost the layout adds.
+func BenchmarkRenderEmail(b *testing.B) {
+	tpl, err := Compile(Source{Locale: "en", Subject: "Order {{.Record.number}}",
+		HTML: `{{progress .Record.status}}<table class="items">{{range .Record.items}}<tr><td class="item">{{.name}}</td><td class="num">{{money (mul .price .qty) $.Record.currency}}</td></tr>{{end}}</table>{{button .Link "View order"}}`,
+		Text: "Order {{.Record.number}}"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	v := orderView()
+	for b.Loop() {
+		if _, err := tpl.Render(v, channels.Email); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
