@@ -48,7 +48,7 @@ var pieces = map[string]map[int]string{
 var orderKeys = []string{"order.created", "order.paid", "order.assembling", "order.shipped", "order.delivered", "order.cancelled", "order.returned"}
 
 type preview struct {
-	Subject, HTML, Text, Telegram, PushTitle, PushBody string
+	Subject, Preheader, HTML, Text, Telegram, PushTitle, PushBody string
 }
 
 func previewOf(t *testing.T, shop *shoptest.Shop, admin, key, locale, record string) preview {
@@ -58,7 +58,7 @@ func previewOf(t *testing.T, shop *shoptest.Shop, admin, key, locale, record str
 		t.Fatalf("template %s/%s: %v", locale, key, err)
 	}
 	res := shop.MustDo(200, "GET", "/api/notify/templates/"+tpl.Id+"/preview?record="+record, admin, nil)
-	return preview{res.String("subject"), res.String("html"), res.String("text"), res.String("telegram"), res.String("pushTitle"), res.String("pushBody")}
+	return preview{res.String("subject"), res.String("preheader"), res.String("html"), res.String("text"), res.String("telegram"), res.String("pushTitle"), res.String("pushBody")}
 }
 
 // TestOrderMessagesExplainTheOrder renders every default order template
@@ -123,8 +123,15 @@ func TestOrderMessagesExplainTheOrder(t *testing.T) {
 				if strings.Contains(p.HTML, "Mug <b>") {
 					t.Errorf("%s: an item name reached the HTML unescaped", name)
 				}
+				// The inbox line says what the email is about, not its first words.
+				if key == "order.created" && (!strings.Contains(p.Preheader, pieces[locale][n]) || !strings.Contains(p.Preheader, money(locale, total))) {
+					t.Errorf("%s: preheader = %q; want the pieces and the total", name, p.Preheader)
+				}
+				if p.Preheader == "" || !strings.Contains(p.HTML, strings.ReplaceAll(p.Preheader, "&", "&amp;")) {
+					t.Errorf("%s: preheader %q is not in the email", name, p.Preheader)
+				}
 				if key == "order.shipped" {
-					for _, s := range []string{p.HTML, p.Text, p.Telegram} {
+					for _, s := range []string{p.HTML, p.Text, p.Telegram, p.Preheader} {
 						if !strings.Contains(s, "RA123456789RU") {
 							t.Errorf("%s: the tracking number is missing", name)
 						}
