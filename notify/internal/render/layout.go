@@ -104,7 +104,7 @@ h1{margin:0 0 12px 0;font-size:22px;line-height:1.3;font-weight:700;color:#18181
 .note{background-color:#27272a !important}
 .pbar{background-color:#3f3f46 !important}
 .pbar-done{background-color:ACCENT !important}
-.link,a:not(.btn):not(.footer-link){color:ACCENT_DARK !important}
+.link,a:not(.btn):not(.footer-link):not(.wordmark){color:ACCENT_DARK !important}
 }
 `
 
