@@ -72,4 +72,8 @@ const (
 	// (verification, password reset, email change, OTP, new sign-in
 	// alert) through the outbox, from the auth.* templates.
 	HookSysmail = "__notifySysmail__"
+
+	// HookBrand forgets the cached notifyBrand record (the email layout's
+	// logo and contacts) after it changes.
+	HookBrand = "__notifyBrand__"
 )

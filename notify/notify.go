@@ -228,6 +228,8 @@ type plugin struct {
 	telegram    *telegram.Channel // nil unless a bot token is configured
 	stopPolling context.CancelFunc
 	pollingDone chan struct{}
+
+	brand render.BrandCache // the notifyBrand record, for the email layout
 }
 
 // MustRegister registers the plugin and panics on error.
@@ -338,6 +340,7 @@ func Register(app core.App, cfg Config) error {
 	p.bindPreferences()
 	p.bindValidation()
 	p.bindSchemaGuard()
+	p.bindBrand()
 	p.bindRoutes()
 	p.bindPushRoutes()
 	p.bindTelegram()
@@ -590,7 +593,10 @@ func (p *plugin) shop() Shop {
 	if s.Email == "" {
 		s.Email = meta.SenderAddress
 	}
-	return s
+	if s.Accent == "" {
+		s.Accent = meta.AccentColor
+	}
+	return p.brand.Apply(p.app, s)
 }
 
 // inboxChannel delivers by keeping the message: the notifyMessages row

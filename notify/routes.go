@@ -38,6 +38,7 @@ type previewResponse struct {
 	Locale    string `json:"locale"`
 	Record    string `json:"record,omitempty"`
 	Subject   string `json:"subject,omitempty"`
+	Preheader string `json:"preheader,omitempty"` // the inbox preview line of the email
 	HTML      string `json:"html,omitempty"`
 	Text      string `json:"text,omitempty"`
 	Telegram  string `json:"telegram,omitempty"`
@@ -61,9 +62,15 @@ func (p *plugin) handlePreview(e *core.RequestEvent) error {
 	if err != nil {
 		return err
 	}
+	if format := e.Request.URL.Query().Get("format"); format == "html" {
+		return previewHTML(e, rendered)
+	} else if format != "" && format != "json" {
+		return e.BadRequestError(fmt.Sprintf("Unknown format %q; use json (the default) or html.", format), nil)
+	}
 	res := previewResponse{Template: tpl.GetString("key"), Locale: tpl.GetString("locale"), Record: recordID}
 	if channel == "" || channel == channels.Email {
 		res.Subject, res.HTML, res.Text = rendered.Subject, rendered.HTML, rendered.Text
+		res.Preheader = rendered.Preheader
 	}
 	if channel == "" || channel == channels.Telegram {
 		res.Telegram = rendered.Telegram

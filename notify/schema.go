@@ -12,6 +12,7 @@ import (
 	"github.com/pbnotify/pbnotify/channels/webhook"
 	"github.com/pbnotify/pbnotify/notify/internal/outbox"
 	"github.com/pbnotify/pbnotify/notify/internal/pushsub"
+	"github.com/pbnotify/pbnotify/notify/internal/render"
 	"github.com/pbnotify/pbnotify/notify/internal/secrets"
 	"github.com/pbnotify/pbnotify/notify/internal/telegramlink"
 	"github.com/pocketbase/pocketbase/core"
@@ -81,6 +82,7 @@ func InstallCollections(app core.App, usersCollection string) error {
 		outbox.NewCollection(users.Id, rules.Id, allChannels),
 		pushsub.NewCollection(users.Id),
 		telegramlink.NewCollection(users.Id),
+		render.NewBrandCollection(),
 	} {
 		if err := installCollection(app, c); err != nil {
 			return err
@@ -162,6 +164,7 @@ func templatesCollection() *core.Collection {
 		&core.TextField{Name: "locale", Required: true, Max: 10, Pattern: `^[a-z]{2}(-[A-Za-z]{2})?$`,
 			Help: "Language of this version, e.g. ru or en"},
 		&core.TextField{Name: "subject", Max: 1000, Help: "Email subject (text/template)"},
+		&core.TextField{Name: "preheader", Max: 300, Help: "Email preview line shown after the subject in the inbox, hidden in the email (text/template, optional; about 40–130 characters show)"},
 		&core.TextField{Name: "html", Max: bodyMax, Help: "Email HTML body (html/template), wrapped in the shop layout"},
 		&core.TextField{Name: "text", Max: bodyMax, Help: "Email plain-text body (text/template)"},
 		&core.TextField{Name: "telegram", Max: bodyMax, Help: "Telegram message, HTML parse mode (html/template)"},

@@ -73,6 +73,7 @@ func TestTelegramLinkingAndDelivery(t *testing.T) {
 	}
 
 	t.Run("order messages arrive in the chat", func(t *testing.T) {
+		useItemListTelegram(t, shop)
 		order := shop.MustDo(200, "POST", "/api/collections/orders/records", anna.Token, map[string]any{
 			"customer": anna.ID, "items": []map[string]any{shop.Item("<script>alert(1)</script>", 1, 100)},
 		}).String("id")
@@ -272,6 +273,7 @@ func TestTelegramLongMessageIsSplit(t *testing.T) {
 	shop, bot := telegramShop(t, nil)
 	anna := shop.SignUp("Anna", "anna@example.org", "en")
 	linkTelegram(t, shop, bot, anna, 5550006)
+	useItemListTelegram(t, shop)
 	// As many lines as a customer may order (50), each a long catalogue name.
 	items := make([]map[string]any, 50)
 	long := shop.Item(strings.Repeat("Очень длинное название товара ", 6), 1, 10)

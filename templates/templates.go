@@ -5,7 +5,7 @@
 //
 // One file per event and language, <locale>/<key>.tmpl, split into
 // sections by lines of the form "=== <field>", where field is one of the
-// notifyTemplates fields: subject, html, text, telegram, pushTitle,
+// notifyTemplates fields: subject, preheader, html, text, telegram, pushTitle,
 // pushBody, pushUrl, sms.
 package templates
 
@@ -29,7 +29,7 @@ type Template struct {
 }
 
 var sections = map[string]bool{
-	"subject": true, "html": true, "text": true, "telegram": true,
+	"subject": true, "preheader": true, "html": true, "text": true, "telegram": true,
 	"pushTitle": true, "pushBody": true, "pushUrl": true, "sms": true,
 }
 

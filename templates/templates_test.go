@@ -27,6 +27,8 @@ var (
 	}
 	wantLocales = []string{"en", "ru"}
 	sections    = []string{"subject", "html", "text", "telegram", "pushTitle", "pushBody", "pushUrl", "sms"}
+	// optionalSections may be left out of a template file.
+	optionalSections = []string{"preheader"}
 	// htmlSections are rendered with html/template; the rest with text/template.
 	htmlSections = map[string]bool{"html": true, "telegram": true}
 	// telegramTags are the tags the default templates may use in Telegram's
@@ -56,11 +58,48 @@ const (
 	actionLink = "https://shop.example/_/#/auth/confirm-password-reset/tok.en-1?a=1&b=2"
 )
 
-// funcs are stand-ins for the renderer's money, date and default.
-func funcs() map[string]any {
+// funcs are stand-ins for the renderer's functions (money, date, default,
+// plural, mul, sub, subtotal, itemCount, button, progress); html selects
+// the html/template flavour of button.
+func funcs(html bool) map[string]any {
+	num := func(v any) float64 { f, _ := v.(float64); return f }
+	items := func(v any) (out []map[string]any) {
+		list, _ := v.([]any)
+		for _, x := range list {
+			out = append(out, x.(map[string]any))
+		}
+		return out
+	}
 	return map[string]any{
-		"money": func(amount, currency any) string { return fmt.Sprintf("%v %v", amount, currency) },
-		"date":  func(v any) string { return fmt.Sprint(v) },
+		"plural": func(n any, forms ...string) string {
+			if num(n) == 1 {
+				return forms[0]
+			}
+			return forms[len(forms)-1]
+		},
+		"mul": func(a, b any) float64 { return num(a) * num(b) },
+		"sub": func(a, b any) float64 { return num(a) - num(b) },
+		"subtotal": func(v any) (s float64) {
+			for _, it := range items(v) {
+				s += num(it["qty"]) * num(it["price"])
+			}
+			return s
+		},
+		"itemCount": func(v any) (n float64) {
+			for _, it := range items(v) {
+				n += num(it["qty"])
+			}
+			return n
+		},
+		"button": func(href any, label string) any {
+			if html {
+				return htmltemplate.HTML(`<a href="` + htmltemplate.HTMLEscapeString(fmt.Sprint(href)) + `">` + htmltemplate.HTMLEscapeString(label) + `</a>`)
+			}
+			return label + ": " + fmt.Sprint(href)
+		},
+		"progress": func(status any) string { return "progress:" + fmt.Sprint(status) },
+		"money":    func(amount, currency any) string { return fmt.Sprintf("%v %v", amount, currency) },
+		"date":     func(v any) string { return fmt.Sprint(v) },
 		"default": func(def, v any) any {
 			switch x := v.(type) {
 			case nil:
@@ -190,7 +229,7 @@ func sampleView(family, locale string, full bool) map[string]any {
 func render(name, src string, data any) (string, error) {
 	var b strings.Builder
 	if htmlSections[name] {
-		t, err := htmltemplate.New(name).Option("missingkey=error").Funcs(funcs()).Parse(src)
+		t, err := htmltemplate.New(name).Option("missingkey=error").Funcs(funcs(true)).Parse(src)
 		if err != nil {
 			return "", fmt.Errorf("parse: %w", err)
 		}
@@ -199,7 +238,7 @@ func render(name, src string, data any) (string, error) {
 		}
 		return b.String(), nil
 	}
-	t, err := texttemplate.New(name).Option("missingkey=error").Funcs(funcs()).Parse(src)
+	t, err := texttemplate.New(name).Option("missingkey=error").Funcs(funcs(false)).Parse(src)
 	if err != nil {
 		return "", fmt.Errorf("parse: %w", err)
 	}
@@ -250,7 +289,7 @@ func TestDefaultsRender(t *testing.T) {
 				t.Fatalf("unknown key family %q", family)
 			}
 			for name := range d.Fields {
-				if !slices.Contains(sections, name) {
+				if !slices.Contains(sections, name) && !slices.Contains(optionalSections, name) {
 					t.Errorf("unknown section %q", name)
 				}
 			}
@@ -275,7 +314,10 @@ func TestDefaultsRender(t *testing.T) {
 			for _, full := range []bool{true, false} {
 				view := sampleView(family, d.Locale, full)
 				out := map[string]string{}
-				for _, name := range want {
+				for _, name := range append(slices.Clone(want), optionalSections...) {
+					if _, ok := d.Fields[name]; !ok && slices.Contains(optionalSections, name) {
+						continue
+					}
 					s, err := render(name, d.Fields[name], view)
 					if err != nil {
 						t.Errorf("full=%v: %s: %v", full, name, err)
@@ -307,7 +349,7 @@ func checkOutput(t *testing.T, d templates.Template, family string, staff, full 
 	t.Helper()
 	prefix := fmt.Sprintf("full=%v: ", full)
 
-	for _, name := range []string{"subject", "pushTitle", "pushBody", "pushUrl"} {
+	for _, name := range []string{"subject", "preheader", "pushTitle", "pushBody", "pushUrl"} {
 		if strings.ContainsAny(strings.TrimSpace(out[name]), "\r\n") {
 			t.Errorf("%s%s spans several lines: %q", prefix, name, out[name])
 		}
@@ -442,11 +484,15 @@ func checkOutput(t *testing.T, d templates.Template, family string, staff, full 
 		contains("text", "Firefox "+xss)
 		contains("html", "Firefox &lt;script&gt;")
 	case "order.created":
-		for _, name := range []string{"html", "text", "telegram"} {
+		// The email lists the items with line totals; Telegram is short:
+		// the number, the status, the total (its button opens the order).
+		for _, name := range []string{"html", "text"} {
 			contains(name, "Green tea, 100 g")
 			contains(name, "1730 RUB")
+			contains(name, "1000 RUB") // the mug's line total: 2 × 500
 			contains(name, "2730 RUB")
 		}
+		contains("telegram", "2730 RUB")
 		contains("html", "<table")
 	case "order.shipped":
 		for _, name := range []string{"html", "text", "telegram"} {

@@ -16,7 +16,6 @@
 package render
 
 import (
-	_ "embed"
 	"fmt"
 	htmltemplate "html/template"
 	"io"
@@ -28,11 +27,6 @@ import (
 	"github.com/pbnotify/pbnotify/channels"
 	"github.com/pocketbase/pocketbase/core"
 )
-
-//go:embed layout.html
-var layoutSource string
-
-var layoutTemplate = htmltemplate.Must(htmltemplate.New("layout").Option("missingkey=error").Parse(layoutSource))
 
 // View is the data every template sees. It is a typed struct on purpose:
 // templates never receive a raw dump of a user record (password hashes,
@@ -49,6 +43,10 @@ type View struct {
 	// free-form: a template is not refused on save for naming one the
 	// sample lacks (see Validate).
 	Data map[string]any
+	// Unsubscribe, when set before Render, is the one-click unsubscribe
+	// address the email layout links in its footer (service and marketing
+	// email); empty for everything else.
+	Unsubscribe string
 }
 
 // Shop is the sender's identity, shown in every email's layout.
@@ -58,6 +56,16 @@ type Shop struct {
 	Email   string
 	Phone   string
 	Address string
+	// Logo is the absolute URL of the shop's logo image; empty shows the
+	// shop's name as a wordmark.
+	Logo string
+	// Accent is the brand colour, "#rrggbb": the button, the progress
+	// line, links. Empty or malformed: DefaultAccent.
+	Accent string
+	// SupportURL is a help page, ChatURL a chat with the shop (e.g. a
+	// t.me link); each is linked in every email's footer when set.
+	SupportURL string
+	ChatURL    string
 
 	// RecordLink is where a message's .Link points: the page about the
 	// record the message is about, with {collection} and {id} replaced,
@@ -104,6 +112,7 @@ type Recipient struct {
 // not use are empty.
 type Rendered struct {
 	Subject   string
+	Preheader string // the inbox preview line, hidden in the email itself
 	HTML      string // wrapped in the layout for email
 	Text      string
 	Telegram  string
@@ -126,6 +135,7 @@ func (e *FieldError) Unwrap() error { return e.Err }
 // Template field names, as in the notifyTemplates collection.
 const (
 	FieldSubject   = "subject"
+	FieldPreheader = "preheader"
 	FieldHTML      = "html"
 	FieldText      = "text"
 	FieldTelegram  = "telegram"
@@ -144,7 +154,7 @@ const All = ""
 // (one an app registers, e.g. "sms") renders every field; giving it its
 // own fields is one line.
 var channelFields = map[string][]string{
-	channels.Email:    {FieldSubject, FieldHTML, FieldText},
+	channels.Email:    {FieldSubject, FieldPreheader, FieldHTML, FieldText},
 	channels.Telegram: {FieldSubject, FieldTelegram, FieldPushURL},
 	channels.WebPush:  {FieldPushTitle, FieldPushBody, FieldPushURL},
 	channels.Inbox:    {FieldPushTitle, FieldPushBody, FieldPushURL},
@@ -156,6 +166,7 @@ var channelFields = map[string][]string{
 type Source struct {
 	ID, Key, Locale                                                  string
 	Subject, HTML, Text, Telegram, PushTitle, PushBody, PushURL, SMS string
+	Preheader                                                        string
 }
 
 // SourceFromRecord reads a notifyTemplates record.
@@ -165,7 +176,7 @@ func SourceFromRecord(r *core.Record) Source {
 		Subject: r.GetString(FieldSubject), HTML: r.GetString(FieldHTML), Text: r.GetString(FieldText),
 		Telegram: r.GetString(FieldTelegram), PushTitle: r.GetString(FieldPushTitle),
 		PushBody: r.GetString(FieldPushBody), PushURL: r.GetString(FieldPushURL),
-		SMS: r.GetString(FieldSMS),
+		SMS: r.GetString(FieldSMS), Preheader: r.GetString(FieldPreheader),
 	}
 }
 
@@ -196,6 +207,7 @@ func Compile(src Source) (*Template, error) {
 		html       bool
 	}{
 		{FieldSubject, src.Subject, false},
+		{FieldPreheader, src.Preheader, false},
 		{FieldHTML, src.HTML, true},
 		{FieldText, src.Text, false},
 		{FieldTelegram, src.Telegram, true},
@@ -209,9 +221,9 @@ func Compile(src Source) (*Template, error) {
 			err error
 		)
 		if f.html {
-			ex, err = htmltemplate.New(f.name).Option("missingkey=error").Funcs(funcs).Parse(f.body)
+			ex, err = htmltemplate.New(f.name).Option("missingkey=error").Funcs(funcs).Funcs(htmlFuncs(src.Locale)).Parse(f.body)
 		} else {
-			ex, err = texttemplate.New(f.name).Option("missingkey=error").Funcs(funcs).Parse(f.body)
+			ex, err = texttemplate.New(f.name).Option("missingkey=error").Funcs(funcs).Funcs(textFuncs(src.Locale)).Parse(f.body)
 		}
 		if err != nil {
 			return nil, &FieldError{f.name, err}
@@ -240,6 +252,7 @@ func (t *Template) Render(v *View, channel string) (*Rendered, error) {
 	}
 	r := &Rendered{
 		Subject:   oneLine(exec(FieldSubject)),
+		Preheader: oneLine(exec(FieldPreheader)),
 		HTML:      exec(FieldHTML),
 		Text:      exec(FieldText),
 		Telegram:  strings.TrimSpace(exec(FieldTelegram)),
@@ -260,16 +273,14 @@ func (t *Template) Render(v *View, channel string) (*Rendered, error) {
 	if strings.TrimSpace(r.HTML) == "" {
 		r.HTML = ""
 	} else if channel == channels.Email || channel == All {
-		var b strings.Builder
-		err := layoutTemplate.Execute(&b, struct {
-			*View
-			Subject string
-			Content htmltemplate.HTML
-		}{v, r.Subject, htmltemplate.HTML(r.HTML)}) // the content was escaped by html/template
+		html, err := wrapHTML(v, r.Subject, r.Preheader, r.HTML) // the content was escaped by html/template
 		if err != nil {
 			return nil, &FieldError{FieldHTML, fmt.Errorf("layout: %w", err)}
 		}
-		r.HTML = b.String()
+		r.HTML = html
+	}
+	if r.Text != "" && (channel == channels.Email || channel == All) {
+		r.Text = wrapText(v, r.Text)
 	}
 	return r, nil
 }

@@ -32,12 +32,16 @@ func Validate(app core.App, src Source, colls []*core.Collection, shop Shop) err
 		// rule's save checks it against the rule's collection.
 		sample := Sample(app, nil, shop, src.Locale)
 		sample.Record, sample.Data = record, data
-		if _, err := t.Render(sample, All); err != nil {
+		r, err := t.Render(sample, All)
+		if err != nil {
 			var fe *FieldError
 			if errors.As(err, &fe) {
 				return fieldError(fe.Field, fmt.Sprintf("does not render against sample data: %v", fe.Err))
 			}
 			return err
+		}
+		if fe := checkLimits(r); fe != nil {
+			return fieldError(fe.Field, fmt.Sprintf("against sample data %v", fe.Err))
 		}
 	}
 	for _, coll := range colls {
@@ -53,12 +57,16 @@ func Validate(app core.App, src Source, colls []*core.Collection, shop Shop) err
 				sample.Record[f.GetName()] = shape
 			}
 		}
-		if _, err := t.Render(sample, All); err != nil {
+		r, err := t.Render(sample, All)
+		if err != nil {
 			var fe *FieldError
 			if errors.As(err, &fe) {
 				return fieldError(fe.Field, fmt.Sprintf("does not render against a sample %s record: %v", coll.Name, fe.Err))
 			}
 			return err
+		}
+		if fe := checkLimits(r); fe != nil {
+			return fieldError(fe.Field, fmt.Sprintf("against a sample %s record %v", coll.Name, fe.Err))
 		}
 	}
 	return nil

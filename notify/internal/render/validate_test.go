@@ -49,6 +49,13 @@ func TestValidate(t *testing.T) {
 		{"parse", func(s *Source) { s.HTML = "{{if}}" }, "html", "does not parse"},
 		{"missing key", func(s *Source) { s.PushBody = "{{.Record.nosuchfield}}" }, "pushBody", "does not render against a sample payments record"},
 		{"bad link", func(s *Source) { s.PushURL = "ftp://x" }, "pushUrl", "not an http(s) URL"},
+		// Lock-screen limits, measured after rendering (the sample amount is
+		// "1234.5", 6 characters).
+		{"push title at the limit", func(s *Source) { s.PushTitle = strings.Repeat("x", PushTitleMax-6) + "{{.Record.amount}}" }, "", ""},
+		{"push title too long", func(s *Source) { s.PushTitle = strings.Repeat("x", PushTitleMax-5) + "{{.Record.amount}}" }, "pushTitle", "renders to 51 characters"},
+		{"push body at the limit", func(s *Source) { s.PushBody = strings.Repeat("я", PushBodyMax) }, "", ""},
+		{"push body too long", func(s *Source) { s.PushBody = strings.Repeat("я", PushBodyMax+1) }, "pushBody", "keep it at most 120"},
+		{"preheader", func(s *Source) { s.Preheader = "{{.Record.nosuchfield}}" }, "preheader", "does not render"},
 	} {
 		src := Source{Key: "payment.failed", Locale: "en", Subject: "Payment", HTML: "<p>{{.Record.amount}}</p>",
 			Text: "Paid", Telegram: "Paid", PushTitle: "Paid", PushBody: "Paid", PushURL: "/x"}
