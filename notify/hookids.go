@@ -67,4 +67,8 @@ const (
 	// auth.email-changed (the latter to the old address too) in the
 	// transaction of a write that changes a user's password or email.
 	HookSecurityAlerts = "__notifySecurityAlerts__"
+
+	// HookTrackingRoutes serves the signed links (/r/{token}) and the
+	// one-click unsubscribe (/api/notify/unsubscribe/{token}).
+	HookTrackingRoutes = "__notifyTrackingRoutes__"
 )

@@ -133,6 +133,10 @@ var channelFields = map[string][]string{
 type Source struct {
 	ID, Key, Locale                                                  string
 	Subject, HTML, Text, Telegram, PushTitle, PushBody, PushURL, SMS string
+	// Variant names an A/B alternative ("" for the original); Weight is
+	// its relative share (0 counts as 1).
+	Variant string
+	Weight  float64
 }
 
 // SourceFromRecord reads a notifyTemplates record.
@@ -142,7 +146,8 @@ func SourceFromRecord(r *core.Record) Source {
 		Subject: r.GetString(FieldSubject), HTML: r.GetString(FieldHTML), Text: r.GetString(FieldText),
 		Telegram: r.GetString(FieldTelegram), PushTitle: r.GetString(FieldPushTitle),
 		PushBody: r.GetString(FieldPushBody), PushURL: r.GetString(FieldPushURL),
-		SMS: r.GetString(FieldSMS),
+		SMS:     r.GetString(FieldSMS),
+		Variant: r.GetString("variant"), Weight: r.GetFloat("weight"),
 	}
 }
 
@@ -154,7 +159,21 @@ type executor interface {
 // Template is one template record, compiled. It is safe for concurrent use.
 type Template struct {
 	key, locale string
+	variant     string
+	weight      float64
 	fields      map[string]executor
+}
+
+// Variant is the template's A/B variant, "" for the original.
+func (t *Template) Variant() string { return t.variant }
+
+// Weight is the variant's relative share of customers, at least 1 when
+// the record leaves it empty or 0.
+func (t *Template) Weight() float64 {
+	if t.weight <= 0 {
+		return 1
+	}
+	return t.weight
 }
 
 // Key is the template's key, e.g. "order.shipped".
@@ -167,7 +186,7 @@ func (t *Template) Locale() string { return t.locale }
 // reported as a *FieldError.
 func Compile(src Source) (*Template, error) {
 	funcs := templateFuncs(src.Locale)
-	t := &Template{key: src.Key, locale: src.Locale, fields: map[string]executor{}}
+	t := &Template{key: src.Key, locale: src.Locale, variant: src.Variant, weight: src.Weight, fields: map[string]executor{}}
 	for _, f := range []struct {
 		name, body string
 		html       bool
