@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"html"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -259,4 +260,22 @@ func linksTo(t *testing.T, shop *shoptest.Shop, doc, want string) bool {
 		}
 	}
 	return false
+}
+
+func readBody(t *testing.T, res *http.Response) string {
+	t.Helper()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// regexp1 is the first group of re's first match in s, or "".
+func regexp1(re, s string) string {
+	m := regexp.MustCompile(re).FindStringSubmatch(s)
+	if m == nil {
+		return ""
+	}
+	return html.UnescapeString(m[1])
 }
