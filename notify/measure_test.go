@@ -96,23 +96,26 @@ func TestStatsCountAKnownSetOfSends(t *testing.T) {
 		days[m.GetDateTime("created").Time().UTC().Format("2006-01-02")] = true
 	}
 
-	res := shop.MustDo(200, "GET", "/api/collections/notifyStats/records?perPage=100&filter="+url.QueryEscape("template = 'user.promo'"), admin, nil)
 	type counts struct{ total, sent, failed, skipped, cancelled, opened, clicked float64 }
-	got := map[string]counts{}
-	for _, it := range res.JSON()["items"].([]any) {
-		row := it.(map[string]any)
-		if !days[row["day"].(string)] || row["variant"] != "" || row["rule"] != "" {
-			t.Errorf("row %v: want day in %v, no variant, no rule", row, days)
+	read := func() map[string]counts {
+		res := shop.MustDo(200, "GET", "/api/collections/notifyStats/records?perPage=100&filter="+url.QueryEscape("template = 'user.promo'"), admin, nil)
+		got := map[string]counts{}
+		for _, it := range res.JSON()["items"].([]any) {
+			row := it.(map[string]any)
+			if !days[row["day"].(string)] || row["variant"] != "" || row["rule"] != "" {
+				t.Errorf("row %v: want day in %v, no variant, no rule", row, days)
+			}
+			c := got[row["channel"].(string)]
+			c.total += row["total"].(float64)
+			c.sent += row["sent"].(float64)
+			c.failed += row["failed"].(float64)
+			c.skipped += row["skipped"].(float64)
+			c.cancelled += row["cancelled"].(float64)
+			c.opened += row["opened"].(float64)
+			c.clicked += row["clicked"].(float64)
+			got[row["channel"].(string)] = c
 		}
-		c := got[row["channel"].(string)]
-		c.total += row["total"].(float64)
-		c.sent += row["sent"].(float64)
-		c.failed += row["failed"].(float64)
-		c.skipped += row["skipped"].(float64)
-		c.cancelled += row["cancelled"].(float64)
-		c.opened += row["opened"].(float64)
-		c.clicked += row["clicked"].(float64)
-		got[row["channel"].(string)] = c
+		return got
 	}
 	want := map[string]counts{
 		// anna sent+clicked, bob sent, carl skipped (marketing off), dave cancelled
@@ -120,9 +123,32 @@ func TestStatsCountAKnownSetOfSends(t *testing.T) {
 		// three sent, bob's read
 		"inbox": {total: 3, sent: 3, opened: 1},
 	}
-	if len(got) != len(want) || got["email"] != want["email"] || got["inbox"] != want["inbox"] {
+	if got := read(); len(got) != len(want) || got["email"] != want["email"] || got["inbox"] != want["inbox"] {
 		t.Errorf("notifyStats = %+v; want %+v", got, want)
 	}
+
+	t.Run("an upgrade counts the messages already logged", func(t *testing.T) {
+		for _, q := range []string{"DROP TRIGGER _notifyStatsDaily_insert", "DROP TRIGGER _notifyStatsDaily_update",
+			"DROP TRIGGER _notifyStatsDaily_delete", "DROP TABLE _notifyStatsDaily"} {
+			if _, err := shop.App.DB().NewQuery(q).Execute(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := notify.InstallCollections(shop.App, "users"); err != nil {
+			t.Fatal(err)
+		}
+		if got := read(); got["email"] != want["email"] || got["inbox"] != want["inbox"] {
+			t.Errorf("notifyStats after reinstall = %+v; want %+v", got, want)
+		}
+	})
+	t.Run("a deleted message is no longer counted", func(t *testing.T) {
+		if err := shop.App.Delete(reload(t, shop, bobInbox)); err != nil {
+			t.Fatal(err)
+		}
+		if got, w := read()["inbox"], (counts{total: 2, sent: 2}); got != w {
+			t.Errorf("inbox stats after deleting Bob's read message = %+v; want %+v", got, w)
+		}
+	})
 
 	t.Run("superusers only", func(t *testing.T) {
 		for _, path := range []string{"/api/collections/notifyStats/records", "/api/collections/notifyStats/records/x"} {

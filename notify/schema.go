@@ -91,6 +91,9 @@ func InstallCollections(app core.App, usersCollection string) error {
 	if err := tracking.DropOldTemplatesIndex(app, TemplatesCollection); err != nil {
 		return fmt.Errorf("InstallCollections: %w", err)
 	}
+	if err := tracking.InstallStats(app, MessagesCollection); err != nil {
+		return fmt.Errorf("InstallCollections: %w", err)
+	}
 	if err := installCollection(app, tracking.NewStatsCollection()); err != nil {
 		return err
 	}

@@ -37,35 +37,6 @@ func AddTemplateFields(c *core.Collection) {
 
 func floatPtr(f float64) *float64 { return &f }
 
-// statsQuery counts messages per day (UTC, the day the message was
-// queued), rule, template, channel and variant. An inbox read counts as an
-// open, and so does a click (nobody clicks an unopened message), so
-// sent ≥ opened ≥ clicked reads as a funnel.
-const statsQuery = `SELECT
-	MIN(m.id) AS id,
-	substr(m.created, 1, 10) AS day,
-	m.rule AS rule,
-	m.template AS template,
-	m.channel AS channel,
-	m.variant AS variant,
-	COUNT(*) AS total,
-	COUNT(CASE WHEN m.status = 'sent' THEN 1 END) AS sent,
-	COUNT(CASE WHEN m.status = 'failed' THEN 1 END) AS failed,
-	COUNT(CASE WHEN m.status = 'skipped' THEN 1 END) AS skipped,
-	COUNT(CASE WHEN m.status = 'cancelled' THEN 1 END) AS cancelled,
-	COUNT(CASE WHEN m.openedAt != '' OR m.readAt != '' OR m.clickedAt != '' THEN 1 END) AS opened,
-	COUNT(CASE WHEN m.clickedAt != '' THEN 1 END) AS clicked
-FROM notifyMessages m
-GROUP BY day, m.rule, m.template, m.channel, m.variant`
-
-// NewStatsCollection returns the notifyStats view: superusers only (nil
-// rules), browsed in the dashboard like any collection.
-func NewStatsCollection() *core.Collection {
-	c := core.NewViewCollection(StatsCollection)
-	c.ViewQuery = statsQuery
-	return c
-}
-
 // DropOldTemplatesIndex removes the (key, locale) unique index of an
 // existing notifyTemplates collection, which the (key, locale, variant)
 // one replaces. Every row kept it, so none can clash with the new one.
