@@ -141,8 +141,20 @@ func (p *plugin) handleRedirect(e *core.RequestEvent) error {
 }
 
 // stamp sets a message's date field (clickedAt, openedAt) the first time.
+// It reads first, so that a link clicked again and again (or a mail
+// client fetching the pixel on every view) costs a read on the
+// concurrent pool, not a turn on SQLite's single writer.
 func (p *plugin) stamp(id, field string) error {
-	_, err := p.app.NonconcurrentDB().NewQuery("UPDATE {{" + MessagesCollection + "}} SET [[" + field + "]] = {:now}" +
+	var have string
+	err := p.app.DB().NewQuery("SELECT COALESCE([[" + field + "]], '') FROM {{" + MessagesCollection + "}} WHERE [[id]] = {:id}").
+		Bind(dbx.Params{"id": id}).Row(&have)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && have != "" {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", field, err)
+	}
+	_, err = p.app.NonconcurrentDB().NewQuery("UPDATE {{" + MessagesCollection + "}} SET [[" + field + "]] = {:now}" +
 		" WHERE [[id]] = {:id} AND ([[" + field + "]] = '' OR [[" + field + "]] IS NULL)").
 		Bind(dbx.Params{"id": id, "now": outbox.DBTime(p.cfg.Now())}).Execute()
 	if err != nil {
