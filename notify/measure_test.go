@@ -375,3 +375,48 @@ func TestTemplatesIndexUpgrade(t *testing.T) {
 		t.Errorf("a variant B after the upgrade: %v", err)
 	}
 }
+
+func TestEscalationStopsOnAClick(t *testing.T) {
+	t.Parallel()
+	shop := shoptest.New(t, shoptest.Options{FakeClock: true})
+	admin := shop.SuperuserToken()
+	rules, err := shop.App.FindRecordsByFilter(notify.RulesCollection, "template = 'order.created'", "", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rules {
+		r.Set("active", false)
+		if err := shop.App.Save(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	shop.MustDo(200, "POST", "/api/collections/notifyRules/records", admin, map[string]any{
+		"name": "Email, then inbox if not clicked", "active": true, "collection": "orders", "event": "create",
+		"mode": "escalate", "escalateAfter": "30m",
+		"recipient": "customer", "template": "order.created", "channels": []string{"email", "inbox"}, "category": "transactional",
+	})
+	clicker := shop.SignUp("Anna", "anna@example.org", "en")
+	ignorer := shop.SignUp("Boris", "boris@example.org", "en")
+	for _, c := range []shoptest.Customer{clicker, ignorer} {
+		placeOrder(t, shop, c)
+	}
+	m := emailTo(t, shop, "anna@example.org", "#")
+	emailTo(t, shop, "boris@example.org", "#")
+	var signed string
+	for _, h := range hrefs(part(t, m, "text/html")) {
+		if strings.HasPrefix(h, shopURL+"/r/") {
+			signed = h
+		}
+	}
+	resolve(t, shop, signed)
+	shop.Clock.Advance(31 * time.Minute)
+	step := func(c shoptest.Customer) *core.Record {
+		return shop.WaitMessage("user = {:u} && channel = 'inbox' && rule.name = 'Email, then inbox if not clicked'", map[string]any{"u": c.ID}, notify.StatusCancelled, notify.StatusSent)
+	}
+	if got := step(ignorer); got.GetString("status") != notify.StatusSent {
+		t.Errorf("Boris's inbox step = %s; want sent", got.GetString("status"))
+	}
+	if got := step(clicker); got.GetString("status") != notify.StatusCancelled {
+		t.Errorf("Anna's inbox step = %s %q; want cancelled: she clicked the email", got.GetString("status"), got.GetString("error"))
+	}
+}
