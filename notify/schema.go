@@ -100,7 +100,10 @@ func InstallCollections(app core.App, usersCollection string) error {
 	if err := telegramlink.EnsureTokensTable(app); err != nil {
 		return err
 	}
-	return secrets.EnsureTable(app)
+	if err := secrets.EnsureTable(app); err != nil {
+		return err
+	}
+	return tracking.EnsureKey(app)
 }
 
 // installCollection creates want, or brings the existing collection of its

@@ -62,3 +62,11 @@ func loadSigner(app core.App) (*Signer, error) {
 	}
 	return NewSigner(key)
 }
+
+// EnsureKey generates the signing key if the shop has none. It belongs in
+// a migration (notify.InstallCollections), so that sending a message never
+// has to write a secret; Keys still generates one if it is missing.
+func EnsureKey(app core.App) error {
+	_, err := loadSigner(app)
+	return err
+}
