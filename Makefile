@@ -52,6 +52,7 @@ bench:
 	go test -run '^$$' -bench 'TelegramDispatch|Saturation|SlowProvider' -benchtime 1x ./bench/
 	go test -run '^$$' -bench CPUPerOrder -benchtime 3x ./bench/
 	go test -run '^$$' -bench StoragePerOrder -benchtime 1x ./bench/
+	go test -run '^$$' -bench 'TrackingDispatch|Stats$$' -benchtime 4x ./bench/
 	go test -run '^$$' -bench Claim -benchtime 2000x ./notify/internal/outbox/
 	go test -run '^$$' -bench . ./channels/telegram/
 

@@ -68,6 +68,11 @@ type Message struct {
 
 	// SMS: plain text.
 	SMS string
+
+	// Headers are extra email headers, e.g. List-Unsubscribe; a channel
+	// that has no headers ignores them. They never replace the headers
+	// the channel sets itself (From, To, Subject, Message-ID, Date).
+	Headers map[string]string
 }
 
 // Button is an inline link button under a message.

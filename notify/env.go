@@ -35,7 +35,28 @@ func ConfigFromEnv() (Config, error) {
 	if cfg.EmailConnections, err = envCount("NOTIFY_EMAIL_CONNECTIONS"); err != nil {
 		return cfg, err
 	}
+	clicks, err := envSwitch("NOTIFY_TRACK_CLICKS", true)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.NoClickTracking = !clicks
+	if cfg.TrackOpens, err = envSwitch("NOTIFY_TRACK_OPENS", false); err != nil {
+		return cfg, err
+	}
 	return cfg, nil
+}
+
+// envSwitch reads an on/off variable; unset is def.
+func envSwitch(name string, def bool) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(os.Getenv(name))) {
+	case "":
+		return def, nil
+	case "on", "true", "1", "yes":
+		return true, nil
+	case "off", "false", "0", "no":
+		return false, nil
+	}
+	return def, fmt.Errorf("notify: %s is %q; use on or off", name, os.Getenv(name))
 }
 
 // maxParallel bounds the counts taken from the environment: far more than

@@ -76,4 +76,8 @@ const (
 	// HookBrand forgets the cached notifyBrand record (the email layout's
 	// logo and contacts) after it changes.
 	HookBrand = "__notifyBrand__"
+
+	// HookTrackingRoutes serves the signed links (/r/{token}) and the
+	// one-click unsubscribe (/api/notify/unsubscribe/{token}).
+	HookTrackingRoutes = "__notifyTrackingRoutes__"
 )

@@ -40,6 +40,7 @@ import (
 	"github.com/pbnotify/pbnotify/notify/internal/render"
 	"github.com/pbnotify/pbnotify/notify/internal/rules"
 	"github.com/pbnotify/pbnotify/notify/internal/telegramlink"
+	"github.com/pbnotify/pbnotify/notify/internal/tracking"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/hook"
@@ -192,6 +193,16 @@ type Config struct {
 	// they are cancelled and released. Default: 10 seconds.
 	ShutdownGrace time.Duration
 
+	// NoClickTracking leaves the links in messages as they are instead of
+	// signing them as {PublicURL}/r/{token} links that record the first
+	// click. Default: false, links are signed (NOTIFY_TRACK_CLICKS=off
+	// sets it).
+	NoClickTracking bool
+
+	// TrackOpens puts a 1×1 image in every HTML email whose fetch records
+	// the first open. Default: false (NOTIFY_TRACK_OPENS=on sets it).
+	TrackOpens bool
+
 	// DisableDispatcher stops this process from sending (rules still enqueue).
 	// Default: false.
 	DisableDispatcher bool
@@ -226,6 +237,7 @@ type plugin struct {
 	links       *telegramlink.Store
 	vapidKeys   *pushsub.KeyCache
 	telegram    *telegram.Channel // nil unless a bot token is configured
+	trackKeys   tracking.Keys
 	stopPolling context.CancelFunc
 	pollingDone chan struct{}
 
@@ -344,6 +356,7 @@ func Register(app core.App, cfg Config) error {
 	p.bindRoutes()
 	p.bindPushRoutes()
 	p.bindTelegram()
+	p.bindTrackingRoutes()
 
 	// Rules are loaded once the database is up and reloaded on every change.
 	app.OnBootstrap().Bind(&hook.Handler[*core.BootstrapEvent]{

@@ -91,13 +91,14 @@ func (p *plugin) deliver(ctx context.Context, job outbox.Job) outbox.Outcome {
 	if user != nil && user.GetString("locale") != "" {
 		locale = user.GetString("locale")
 	}
-	tpl, err := p.templates.Lookup(p.app, job.Template, locale, p.cfg.DefaultLocale)
+	variants, err := p.templates.Variants(p.app, job.Template, locale, p.cfg.DefaultLocale)
 	switch {
 	case errors.Is(err, render.ErrNoTemplate):
 		return p.finish(rule, job, outbox.Failed(err))
 	case err != nil:
 		return outbox.Retry(fmt.Errorf("template %q: %w", job.Template, err))
 	}
+	tpl := p.pickVariant(variants, job)
 	var data map[string]any
 	if err := decodeData(job.Data, &data); err != nil {
 		return p.finish(rule, job, outbox.Failed(fmt.Errorf("the message's record snapshot: %w", err)))
@@ -131,8 +132,18 @@ func (p *plugin) deliver(ctx context.Context, job outbox.Job) outbox.Outcome {
 	if msg.PushURL != "" && job.Channel == channels.Telegram {
 		msg.Buttons = []channels.Button{{Text: buttonLabel(tpl.Locale()), URL: msg.PushURL}}
 	}
+	// An account email's links carry its token (sysmail): signing them
+	// would keep the token in the row's links, out of the masking's reach,
+	// and the customer follows them once anyway.
+	var links []string
+	if secret == nil {
+		if links, err = p.track(msg, job, tpl.Locale()); err != nil {
+			return outbox.Retry(fmt.Errorf("signing the links: %w", err))
+		}
+	}
 	content := contentFor(msg, job.Channel)
 	secret.Mask(&content.Subject, &content.Body, &content.HTML, &content.Link)
+	content.Variant, content.Links = tpl.Variant(), links
 	if sender == nil {
 		// Rendered and kept, so the owner sees what would have gone out.
 		return p.passOver(rule, job, fmt.Sprintf("the %s channel is not configured", job.Channel), content)
@@ -210,7 +221,8 @@ func (p *plugin) nextStep(rule *Rule, job outbox.Job) *outbox.Message {
 func (p *plugin) chainRead(chain string) (bool, error) {
 	var n int
 	err := p.app.DB().NewQuery(`SELECT COUNT(*) FROM {{notifyMessages}}
-		WHERE ([[id]] = {:chain} OR [[chain]] = {:chain}) AND [[readAt]] != ''`).
+		WHERE ([[id]] = {:chain} OR [[chain]] = {:chain})
+		AND ([[readAt]] != '' OR [[openedAt]] != '' OR [[clickedAt]] != '')`).
 		Bind(dbx.Params{"chain": chain}).Row(&n)
 	return n > 0, err
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/pbnotify/pbnotify/notify/internal/render"
 	"github.com/pbnotify/pbnotify/notify/internal/secrets"
 	"github.com/pbnotify/pbnotify/notify/internal/telegramlink"
+	"github.com/pbnotify/pbnotify/notify/internal/tracking"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/dbutils"
 )
@@ -56,7 +57,8 @@ const problemMax = 2000
 var allChannels = []string{channels.Email, channels.Telegram, channels.WebPush, channels.Inbox, sms.Name, webhook.Name}
 
 // InstallCollections creates the plugin's collections (notifyTemplates,
-// notifyRules, notifyMessages, notifyPushSubscriptions, notifyTelegramLinks) and its
+// notifyRules, notifyMessages, notifyPushSubscriptions, notifyTelegramLinks,
+// the notifyStats view) and its
 // internal tables with their indexes and API rules. It is meant to run
 // inside a migration, and again in a new migration after each upgrade of
 // the plugin: it creates what is missing and adds to existing collections
@@ -88,10 +90,22 @@ func InstallCollections(app core.App, usersCollection string) error {
 			return err
 		}
 	}
+	if err := tracking.DropOldTemplatesIndex(app, TemplatesCollection); err != nil {
+		return fmt.Errorf("InstallCollections: %w", err)
+	}
+	if err := tracking.InstallStats(app, MessagesCollection); err != nil {
+		return fmt.Errorf("InstallCollections: %w", err)
+	}
+	if err := installCollection(app, tracking.NewStatsCollection()); err != nil {
+		return err
+	}
 	if err := telegramlink.EnsureTokensTable(app); err != nil {
 		return err
 	}
-	return secrets.EnsureTable(app)
+	if err := secrets.EnsureTable(app); err != nil {
+		return err
+	}
+	return tracking.EnsureKey(app)
 }
 
 // installCollection creates want, or brings the existing collection of its
@@ -176,7 +190,7 @@ func templatesCollection() *core.Collection {
 		&core.AutodateField{Name: "created", OnCreate: true},
 		&core.AutodateField{Name: "updated", OnCreate: true, OnUpdate: true},
 	)
-	c.AddIndex("idx_notifyTemplates_key_locale", true, "`key`, `locale`", "")
+	tracking.AddTemplateFields(c) // variant, weight; unique (key, locale, variant)
 	return c
 }
 

@@ -156,7 +156,7 @@ func TestPushOnOrderUpdate(t *testing.T) {
 			t.Fatal(err)
 		}
 		if payload.Title != "Order #1001 has shipped" || !strings.Contains(payload.Body, "RA123456789RU") ||
-			payload.URL != "http://shop.test/#/orders/"+order || payload.Tag != "orders-"+order {
+			resolve(t, shop, payload.URL) != "http://shop.test/#/orders/"+order || payload.Tag != "orders-"+order {
 			t.Errorf("push payload = %+v; want the shipped notice with tracking number, order URL and tag", payload)
 		}
 		if p.TTL <= 0 || p.Urgency != "high" || p.Topic == "" {

@@ -216,6 +216,11 @@ func (c *Channel) build(m *channels.Message) (*outgoing, error) {
 	msgID := m.ID + "@" + domainOf(c.cfg.FromAddress)
 	msg.SetMessageIDWithValue(msgID)
 	msg.SetDate()
+	for name, value := range m.Headers {
+		if !ownHeader(name) {
+			msg.SetGenHeader(mail.Header(name), oneLine(value))
+		}
+	}
 	msg.SetBodyString(mail.TypeTextPlain, m.Text)
 	if m.HTML != "" {
 		msg.AddAlternativeString(mail.TypeTextHTML, m.HTML)
@@ -469,6 +474,17 @@ func IsLoopback(host string) bool {
 }
 
 // oneLine removes CR and LF so user data can never start a new header.
+// ownHeader reports whether name is a header the channel sets itself,
+// which Message.Headers may not replace.
+func ownHeader(name string) bool {
+	switch strings.ToLower(strings.TrimSpace(name)) {
+	case "from", "to", "cc", "bcc", "subject", "message-id", "date", "sender", "reply-to",
+		"mime-version", "content-type", "content-transfer-encoding":
+		return true
+	}
+	return name == "" || strings.ContainsAny(name, ": \r\n")
+}
+
 func oneLine(s string) string {
 	return strings.NewReplacer("\r\n", " ", "\r", " ", "\n", " ").Replace(s)
 }

@@ -318,3 +318,33 @@ func TestIsLoopback(t *testing.T) {
 		}
 	}
 }
+
+func TestExtraHeaders(t *testing.T) {
+	srv := smtptest.Start(t)
+	ch := newChannel(t, srv, nil)
+	m := msg("hdr", "anna@example.org")
+	m.Headers = map[string]string{
+		"List-Unsubscribe":      "<https://shop.example.org/api/notify/unsubscribe/abc>",
+		"List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+		"From":                  "evil@example.net",               // the channel's own: ignored
+		"X-Note":                "one\r\nBcc: victim@example.org", // folded onto one line
+	}
+	if _, err := ch.Send(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	got := srv.Wait(t, 1, 5*time.Second)[0]
+	for name, want := range map[string]string{
+		"List-Unsubscribe":      "<https://shop.example.org/api/notify/unsubscribe/abc>",
+		"List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+	} {
+		if h := got.Header(name); h != want {
+			t.Errorf("%s = %q; want %q", name, h, want)
+		}
+	}
+	if from := got.Header("From"); strings.Contains(from, "evil") {
+		t.Errorf("From = %q; Headers must not replace it", from)
+	}
+	if head := got.Headers(); strings.Contains(head, "\r\nBcc:") || len(got.To) != 1 {
+		t.Errorf("a header value injected a Bcc:\n%s", head)
+	}
+}

@@ -49,6 +49,11 @@ type Outcome struct {
 // the inbox, what the customer reads).
 type Content struct {
 	To, Subject, Body, HTML, Link string
+	// Variant is the template's A/B variant ("" for the original).
+	Variant string
+	// Links are the original addresses of the message's signed links, in
+	// the order their tokens name them; nil when links were not signed.
+	Links []string
 }
 
 // Sent is a delivered message.

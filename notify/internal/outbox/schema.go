@@ -49,6 +49,7 @@ const (
 	errorMax    = 5000
 	providerMax = 500
 	linkMax     = 2000
+	variantMax  = 50
 )
 
 // NewCollection returns the notifyMessages collection: who may read what,
@@ -88,6 +89,13 @@ func NewCollection(usersID, rulesID string, channelNames []string) *core.Collect
 		&core.DateField{Name: "leaseUntil", Hidden: true},
 		// chain is the first message of an escalation: its steps share it.
 		&core.TextField{Name: "chain", Max: 100, Hidden: true},
+		// Measure: the A/B variant of the template that was sent, the first
+		// open and click, and the original addresses of the signed links
+		// (hidden: a click token names an index into it).
+		&core.TextField{Name: "variant", Max: 50},
+		&core.DateField{Name: "openedAt"},
+		&core.DateField{Name: "clickedAt"},
+		&core.JSONField{Name: "links", Hidden: true, MaxSize: BodyMax},
 		&core.AutodateField{Name: "created", OnCreate: true},
 		&core.AutodateField{Name: "updated", OnCreate: true, OnUpdate: true},
 	)

@@ -267,6 +267,8 @@ const finalizeSQL = `UPDATE {{notifyMessages}} SET
 	[[body]] = CASE WHEN {:hasContent} THEN {:body} ELSE [[body]] END,
 	[[html]] = CASE WHEN {:hasContent} THEN {:html} ELSE [[html]] END,
 	[[link]] = CASE WHEN {:hasContent} THEN {:link} ELSE [[link]] END,
+	[[variant]] = CASE WHEN {:hasContent} THEN {:variant} ELSE [[variant]] END,
+	[[links]] = CASE WHEN {:hasContent} THEN {:links} ELSE [[links]] END,
 	[[updated]] = {:now}
 	WHERE [[id]] = {:id} AND [[status]] = 'sending' AND [[attempts]] = {:attempt}`
 
@@ -292,6 +294,7 @@ func Finalize(app core.App, now time.Time, outs []Outcome) ([]string, error) {
 				"attempts": o.Job.Attempt, "runAt": "", "sentAt": "",
 				"provider": Truncate(o.Provider, providerMax), "channel": o.Channel,
 				"hasContent": o.Content != nil, "to": "", "subject": "", "body": "", "html": "", "link": "",
+				"variant": "", "links": "[]",
 			}
 			if o.Refund {
 				params["attempts"] = o.Job.Attempt - 1
@@ -308,6 +311,14 @@ func Finalize(app core.App, now time.Time, outs []Outcome) ([]string, error) {
 				params["body"] = Truncate(c.Body, BodyMax)
 				params["html"] = Truncate(c.HTML, BodyMax)
 				params["link"] = Truncate(c.Link, linkMax)
+				params["variant"] = Truncate(c.Variant, variantMax)
+				if len(c.Links) > 0 {
+					links, err := json.Marshal(c.Links)
+					if err != nil {
+						return fmt.Errorf("outbox finalize %s: links: %w", o.Job.ID, err)
+					}
+					params["links"] = string(links)
+				}
 			}
 			res, err := stmt.Bind(params).Execute()
 			if err != nil {

@@ -3,6 +3,8 @@ package render
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 
@@ -20,8 +22,8 @@ type Cache struct {
 	collection string
 
 	mu    sync.RWMutex
-	gen   uint64                          // bumped by Reset
-	byKey map[string]map[string]*Template // key -> locale -> template
+	gen   uint64                            // bumped by Reset
+	byKey map[string]map[string][]*Template // key -> locale -> variants, the original ("") first
 
 	// loaded, when set, runs between reading the records of a key and
 	// storing them: tests pause a lookup there to land an edit in between.
@@ -44,10 +46,22 @@ func (c *Cache) Reset() {
 }
 
 // Lookup returns the active template for key in the first of locales that
-// has one, else in any locale. It wraps ErrNoTemplate when there is none;
-// any other error is a failed database read, worth a retry. A stored
+// has one, else in any locale: its original variant, or the first other
+// one when the original is inactive. It wraps ErrNoTemplate when there is
+// none; any other error is a failed database read, worth a retry. A stored
 // template that no longer compiles is logged and passed over.
 func (c *Cache) Lookup(app core.App, key string, locales ...string) (*Template, error) {
+	variants, err := c.Variants(app, key, locales...)
+	if err != nil {
+		return nil, err
+	}
+	return variants[0], nil
+}
+
+// Variants returns the active A/B variants of key in the first of locales
+// that has any, else in any locale, sorted by variant name (the original,
+// "", first). Errors are Lookup's.
+func (c *Cache) Variants(app core.App, key string, locales ...string) ([]*Template, error) {
 	c.mu.RLock()
 	byLocale, ok := c.byKey[key]
 	gen := c.gen
@@ -66,36 +80,39 @@ func (c *Cache) Lookup(app core.App, key string, locales ...string) (*Template, 
 		// or the edit would be lost until the next one.
 		if c.gen == gen {
 			if c.byKey == nil {
-				c.byKey = map[string]map[string]*Template{}
+				c.byKey = map[string]map[string][]*Template{}
 			}
 			c.byKey[key] = byLocale
 		}
 		c.mu.Unlock()
 	}
 	for _, l := range locales {
-		if t := byLocale[l]; t != nil {
-			return t, nil
+		if ts := byLocale[l]; len(ts) > 0 {
+			return ts, nil
 		}
 	}
-	for _, t := range byLocale {
-		return t, nil
+	for _, l := range slices.Sorted(maps.Keys(byLocale)) { // the same one every time
+		return byLocale[l], nil
 	}
 	return nil, fmt.Errorf("%w %q (looked for locales %s)", ErrNoTemplate, key, strings.Join(locales, ", "))
 }
 
-func (c *Cache) load(app core.App, key string) (map[string]*Template, error) {
+func (c *Cache) load(app core.App, key string) (map[string][]*Template, error) {
 	recs, err := app.FindAllRecords(c.collection, dbx.HashExp{"key": key, "active": true})
 	if err != nil {
 		return nil, fmt.Errorf("render: loading template %q: %w", key, err)
 	}
-	byLocale := map[string]*Template{}
+	byLocale := map[string][]*Template{}
 	for _, r := range recs {
 		t, err := Compile(SourceFromRecord(r))
 		if err != nil {
 			app.Logger().Warn("notify: stored template does not compile", "template", key, "locale", r.GetString("locale"), "error", err)
 			continue
 		}
-		byLocale[t.locale] = t
+		byLocale[t.locale] = append(byLocale[t.locale], t)
+	}
+	for _, ts := range byLocale {
+		slices.SortFunc(ts, func(a, b *Template) int { return strings.Compare(a.variant, b.variant) })
 	}
 	return byLocale, nil
 }

@@ -167,6 +167,10 @@ type Source struct {
 	ID, Key, Locale                                                  string
 	Subject, HTML, Text, Telegram, PushTitle, PushBody, PushURL, SMS string
 	Preheader                                                        string
+	// Variant names an A/B alternative ("" for the original); Weight is
+	// its relative share (0 counts as 1).
+	Variant string
+	Weight  float64
 }
 
 // SourceFromRecord reads a notifyTemplates record.
@@ -177,6 +181,7 @@ func SourceFromRecord(r *core.Record) Source {
 		Telegram: r.GetString(FieldTelegram), PushTitle: r.GetString(FieldPushTitle),
 		PushBody: r.GetString(FieldPushBody), PushURL: r.GetString(FieldPushURL),
 		SMS: r.GetString(FieldSMS), Preheader: r.GetString(FieldPreheader),
+		Variant: r.GetString("variant"), Weight: r.GetFloat("weight"),
 	}
 }
 
@@ -188,7 +193,21 @@ type executor interface {
 // Template is one template record, compiled. It is safe for concurrent use.
 type Template struct {
 	key, locale string
+	variant     string
+	weight      float64
 	fields      map[string]executor
+}
+
+// Variant is the template's A/B variant, "" for the original.
+func (t *Template) Variant() string { return t.variant }
+
+// Weight is the variant's relative share of customers, at least 1 when
+// the record leaves it empty or 0.
+func (t *Template) Weight() float64 {
+	if t.weight <= 0 {
+		return 1
+	}
+	return t.weight
 }
 
 // Key is the template's key, e.g. "order.shipped".
@@ -201,7 +220,7 @@ func (t *Template) Locale() string { return t.locale }
 // reported as a *FieldError.
 func Compile(src Source) (*Template, error) {
 	funcs := templateFuncs(src.Locale)
-	t := &Template{key: src.Key, locale: src.Locale, fields: map[string]executor{}}
+	t := &Template{key: src.Key, locale: src.Locale, variant: src.Variant, weight: src.Weight, fields: map[string]executor{}}
 	for _, f := range []struct {
 		name, body string
 		html       bool

@@ -20,7 +20,9 @@ async function read(ids, button) {
 function messageItem(m) {
   const unread = !m.readAt;
   const href = messageHref(m.link);
-  const external = href && !href.startsWith('#');
+  // A signed link (/r/…) is the shop's own: it redirects to the page the
+  // message is about, in this tab, and counts the click.
+  const external = href && !href.startsWith('#') && !href.startsWith(`${location.origin}/r/`);
   return h('li', {
     class: ['message', 'card', unread && 'is-unread'],
     'data-testid': 'inbox-message', 'data-unread': String(unread), 'data-id': m.id,
