@@ -85,7 +85,7 @@ func BenchmarkTrackingDispatch(b *testing.B) {
 		shop := shoptest.New(b, shoptest.Options{Config: notify.Config{NoClickTracking: name == "off", PollInterval: 50 * time.Millisecond}})
 		anna := shop.SignUp("Anna", "anna@example.org", "en")
 		shop.Do("POST", "/api/collections/orders/records", anna.Token, map[string]any{
-			"customer": anna.ID, "items": []map[string]any{{"name": "Green tea", "qty": 2, "price": 350}},
+			"customer": anna.ID, "items": []map[string]any{shop.Item("Green tea", 2, 350)},
 		})
 		shop.WaitMessage("template = 'order.created' && channel = 'email'", nil, notify.StatusSent)
 		arms[name] = &arm{shop: shop}

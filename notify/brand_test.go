@@ -27,7 +27,7 @@ func TestBrandedLayout(t *testing.T) {
 	admin := shop.SuperuserToken()
 	anna := shop.SignUp("Anna", "anna@example.org", "en")
 	order := shop.MustDo(200, "POST", "/api/collections/orders/records", anna.Token, map[string]any{
-		"customer": anna.ID, "items": []map[string]any{{"name": "Tea", "qty": 1, "price": 100}},
+		"customer": anna.ID, "items": []map[string]any{shop.Item("Tea", 1, 100)},
 	}).String("id")
 	tpl, err := shop.App.FindFirstRecordByFilter(notify.TemplatesCollection, "key = 'order.created' && locale = 'en'")
 	if err != nil {

@@ -80,4 +80,8 @@ const (
 	// HookTrackingRoutes serves the signed links (/r/{token}) and the
 	// one-click unsubscribe (/api/notify/unsubscribe/{token}).
 	HookTrackingRoutes = "__notifyTrackingRoutes__"
+
+	// HookSettingsReload forgets the plugin's copy of the dashboard
+	// settings after PocketBase reloads them (an admin saved them).
+	HookSettingsReload = "__notifySettingsReload__"
 )

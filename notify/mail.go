@@ -7,7 +7,6 @@ import (
 
 	"github.com/pbnotify/pbnotify/channels"
 	"github.com/pbnotify/pbnotify/channels/email"
-	"github.com/pocketbase/pocketbase/core"
 )
 
 // settingsMailer sends email with the SMTP settings and sender from the
@@ -15,9 +14,9 @@ import (
 // whenever those settings change, so an admin's edit applies to the next
 // message without a restart.
 type settingsMailer struct {
-	app   core.App
-	conns int
-	tls   *tls.Config
+	settings *settingsCopy
+	conns    int
+	tls      *tls.Config
 
 	mu  sync.Mutex
 	cfg email.Config
@@ -25,8 +24,8 @@ type settingsMailer struct {
 	err error
 }
 
-func newSettingsMailer(app core.App, conns int, tlsCfg *tls.Config) *settingsMailer {
-	return &settingsMailer{app: app, conns: conns, tls: tlsCfg}
+func newSettingsMailer(settings *settingsCopy, conns int, tlsCfg *tls.Config) *settingsMailer {
+	return &settingsMailer{settings: settings, conns: conns, tls: tlsCfg}
 }
 
 func (m *settingsMailer) Name() string { return channels.Email }
@@ -40,7 +39,7 @@ func (m *settingsMailer) Send(ctx context.Context, msg *channels.Message) (strin
 }
 
 func (m *settingsMailer) current() (*email.Channel, error) {
-	s := m.app.Settings()
+	s := m.settings.get()
 	cfg := email.Config{
 		FromName:    s.Meta.SenderName,
 		FromAddress: s.Meta.SenderAddress,

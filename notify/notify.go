@@ -222,6 +222,7 @@ const (
 // plugin is the registered instance.
 type plugin struct {
 	app       core.App
+	settings  *settingsCopy
 	cfg       Config
 	rules     atomic.Pointer[rules.Set]
 	templates *render.Cache
@@ -297,9 +298,9 @@ func Register(app core.App, cfg Config) error {
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	registerMigration(cfg.UsersCollection)
 
-	p := &plugin{app: app, cfg: cfg, templates: render.NewCache(TemplatesCollection)}
+	p := &plugin{app: app, cfg: cfg, templates: render.NewCache(TemplatesCollection), settings: newSettingsCopy(app)}
 	p.senders = map[string]channels.Channel{
-		channels.Email: newSettingsMailer(app, cfg.EmailConnections, cfg.EmailTLS),
+		channels.Email: newSettingsMailer(p.settings, cfg.EmailConnections, cfg.EmailTLS),
 		channels.Inbox: inboxChannel{},
 	}
 	p.addresses = map[string]func(*core.Record) (string, error){
@@ -593,7 +594,7 @@ func (p *plugin) bindRetry() {
 // the dashboard settings, read afresh so that an edit there shows at once.
 func (p *plugin) shop() Shop {
 	s := p.cfg.Shop
-	meta := p.app.Settings().Meta
+	meta := p.settings.get().Meta
 	if s.Name == "" {
 		s.Name = meta.AppName
 	}

@@ -15,6 +15,10 @@ func ShopContacts(app core.App) Shop {
 	if p, ok := app.Store().Get(pluginStoreKey).(*plugin); ok {
 		return p.shop()
 	}
-	meta := app.Settings().Meta
+	settings, err := app.Settings().Clone() // a copy: an admin may be saving them
+	if err != nil {
+		return Shop{}
+	}
+	meta := settings.Meta
 	return Shop{Name: meta.AppName, URL: strings.TrimRight(meta.AppURL, "/"), Email: meta.SenderAddress}
 }
