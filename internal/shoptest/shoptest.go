@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -34,6 +35,9 @@ type Shop struct {
 	SMTP  *smtptest.Server
 	Clock *Clock // the plugin's clock with Options.FakeClock
 	t     testing.TB
+	// client sends Do's requests: http.DefaultClient, or one dialing from
+	// another loopback address (From).
+	client *http.Client
 }
 
 // Clock is a fake clock. A shop's starts at the wall clock's now
@@ -58,6 +62,10 @@ type Options struct {
 	NoPlugin bool
 	// BeforeServe runs after the app is set up and before it serves.
 	BeforeServe func(app *tests.TestApp)
+	// RateLimits keeps the rate limits the shop's migrations turn on.
+	// Without it they are off: every request of a test comes from one
+	// address, and most tests sign up and sign in faster than a person.
+	RateLimits bool
 }
 
 // template is the data dir every shop of the test binary starts from: the
@@ -153,13 +161,14 @@ func New(t testing.TB, opts Options) *Shop {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Shop{App: app, t: t, Clock: fakeclock.New(time.Now())}
+	s := &Shop{App: app, t: t, Clock: fakeclock.New(time.Now()), client: http.DefaultClient}
 
 	settings := app.Settings()
 	settings.Meta.AppName = "Test Shop"
 	settings.Meta.AppURL = "http://shop.test"
 	settings.Meta.SenderName = "Test Shop"
 	settings.Meta.SenderAddress = "shop@example.org"
+	settings.RateLimits.Enabled = opts.RateLimits
 	if !opts.NoSMTP {
 		s.SMTP = smtptest.Start(t)
 		settings.SMTP.Enabled = true
@@ -301,13 +310,30 @@ func (s *Shop) Do(method, path, token string, body any) Response {
 	if token != "" {
 		req.Header.Set("Authorization", token)
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := s.client.Do(req)
 	if err != nil {
 		s.t.Fatal(err)
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	return Response{Status: res.StatusCode, Body: b}
+}
+
+// From returns the shop as seen from another client address: its Do and
+// MustDo send from ip, a loopback address such as "127.0.0.2" (Linux
+// answers on all of 127.0.0.0/8), so that PocketBase's per-IP rate limits
+// see another client, as two customers on their own connections are.
+func (s *Shop) From(ip string) *Shop {
+	s.t.Helper()
+	addr, err := net.ResolveTCPAddr("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	dialer := &net.Dialer{LocalAddr: addr, Timeout: 10 * time.Second}
+	c := *s
+	c.client = &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext}}
+	s.t.Cleanup(c.client.CloseIdleConnections)
+	return &c
 }
 
 // MustDo is Do that fails the test unless the status is want.
