@@ -67,4 +67,9 @@ const (
 	// auth.email-changed (the latter to the old address too) in the
 	// transaction of a write that changes a user's password or email.
 	HookSecurityAlerts = "__notifySecurityAlerts__"
+
+	// HookUserDelete, in the transaction of a customer's delete, cancels
+	// their queued messages and empties the personal data of the rest,
+	// which stay in the log.
+	HookUserDelete = "__notifyUserDelete__"
 )

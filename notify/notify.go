@@ -327,6 +327,7 @@ func Register(app core.App, cfg Config) error {
 	p.bindSecurityAlerts()
 	p.bindRetry()
 	p.bindRuleDelete()
+	p.bindUserDelete()
 	p.bindInboxRead()
 	p.bindPreferences()
 	p.bindValidation()
