@@ -123,16 +123,37 @@ type Token struct {
 	Expires time.Time // after which Consume refuses it
 }
 
+// MaxLiveTokens is how many unused, unexpired link tokens one user holds:
+// a new one beyond it replaces the oldest, which stops working.
+const MaxLiveTokens = 5
+
 // NewToken creates a one-time token that links a chat to userID when sent
-// to the bot as "/start <token>" within ttl.
+// to the bot as "/start <token>" within ttl. The user keeps at most
+// MaxLiveTokens; every token used or expired, anyone's, is deleted.
 func (s *Store) NewToken(userID string, ttl time.Duration) (Token, error) {
 	raw := make([]byte, 24)
 	if _, err := rand.Read(raw); err != nil {
 		return Token{}, fmt.Errorf("telegramlink.NewToken: %w", err)
 	}
-	t := Token{Value: base64.RawURLEncoding.EncodeToString(raw), Expires: s.now().Add(ttl)}
-	_, err := s.app.DB().NewQuery(`INSERT INTO {{` + TokensTable + `}} ([[hash]], [[user]], [[expires]]) VALUES ({:h}, {:u}, {:x})`).
-		Bind(dbx.Params{"h": tokenHash(t.Value), "u": userID, "x": dbTime(t.Expires)}).Execute()
+	now := s.now()
+	t := Token{Value: base64.RawURLEncoding.EncodeToString(raw), Expires: now.Add(ttl)}
+	err := s.app.RunInTransaction(func(txApp core.App) error {
+		// Spent and expired tokens of anyone are of no more use.
+		if _, err := txApp.DB().NewQuery(`DELETE FROM {{` + TokensTable + `}} WHERE [[used]] OR [[expires]] < {:now}`).
+			Bind(dbx.Params{"now": dbTime(now)}).Execute(); err != nil {
+			return err
+		}
+		// The user's oldest live tokens beyond MaxLiveTokens-1 make room.
+		if _, err := txApp.DB().NewQuery(`DELETE FROM {{` + TokensTable + `}} WHERE [[hash]] IN (
+			SELECT [[hash]] FROM {{` + TokensTable + `}} WHERE [[user]] = {:u}
+			ORDER BY [[expires]] DESC, rowid DESC LIMIT -1 OFFSET {:keep})`).
+			Bind(dbx.Params{"u": userID, "keep": MaxLiveTokens - 1}).Execute(); err != nil {
+			return err
+		}
+		_, err := txApp.DB().NewQuery(`INSERT INTO {{` + TokensTable + `}} ([[hash]], [[user]], [[expires]]) VALUES ({:h}, {:u}, {:x})`).
+			Bind(dbx.Params{"h": tokenHash(t.Value), "u": userID, "x": dbTime(t.Expires)}).Execute()
+		return err
+	})
 	if err != nil {
 		return Token{}, fmt.Errorf("telegramlink.NewToken: %w", err)
 	}
