@@ -72,4 +72,8 @@ const (
 	// their queued messages and empties the personal data of the rest,
 	// which stay in the log.
 	HookUserDelete = "__notifyUserDelete__"
+
+	// HookChannelsRoute serves GET /api/notify/channels: the customer
+	// channels this shop runs, for anyone.
+	HookChannelsRoute = "__notifyChannelsRoute__"
 )

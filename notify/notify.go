@@ -334,6 +334,7 @@ func Register(app core.App, cfg Config) error {
 	p.bindSchemaGuard()
 	p.bindRoutes()
 	p.bindPushRoutes()
+	p.bindChannelsRoute()
 	p.bindTelegram()
 
 	// Rules are loaded once the database is up and reloaded on every change.

@@ -77,6 +77,10 @@ func (p *plugin) bindPushRoutes() {
 // with a key it got here, so no push is ever signed with a pair older than
 // the key its subscription was made with.
 func (p *plugin) handlePushKey(e *core.RequestEvent) error {
+	if p.cfg.VAPIDSubject == "" {
+		// A browser subscribed now would never get a push.
+		return e.Error(http.StatusServiceUnavailable, "Web push is not configured on this shop (NOTIFY_VAPID_SUBJECT).", nil)
+	}
 	keys, err := pushsub.LoadKeys(e.App)
 	if err != nil {
 		return e.InternalServerError("Web push keys are not available.", err)
