@@ -66,6 +66,10 @@ type Options struct {
 	// Without it they are off: every request of a test comes from one
 	// address, and most tests sign up and sign in faster than a person.
 	RateLimits bool
+	// EncryptionEnv is PocketBase's --encryptionEnv: the name of the
+	// environment variable holding the 32-character key that settings and
+	// the plugin's secrets are stored encrypted with. Default: none.
+	EncryptionEnv string
 }
 
 // template is the data dir every shop of the test binary starts from: the
@@ -109,7 +113,7 @@ func templateDir() (string, error) {
 	if !template.enabled || template.dir != "" {
 		return template.dir, nil
 	}
-	app, err := newMigratedApp()
+	app, err := newMigratedApp("")
 	if err != nil {
 		return "", fmt.Errorf("template data dir: %w", err)
 	}
@@ -124,7 +128,7 @@ func templateDir() (string, error) {
 
 // newMigratedApp returns a test app on a fresh data dir with every
 // migration applied and cheap passwords. Its Cleanup removes the dir.
-func newMigratedApp() (*tests.TestApp, error) {
+func newMigratedApp(encryptionEnv string) (*tests.TestApp, error) {
 	empty, err := os.MkdirTemp("", "shoptest_empty_*")
 	if err != nil {
 		return nil, fmt.Errorf("new app: %w", err)
@@ -132,7 +136,7 @@ func newMigratedApp() (*tests.TestApp, error) {
 	defer os.RemoveAll(empty)
 	// NewTestAppWithConfig copies empty into a dir of its own and migrates
 	// that copy.
-	app, err := tests.NewTestAppWithConfig(core.BaseAppConfig{DataDir: empty})
+	app, err := tests.NewTestAppWithConfig(core.BaseAppConfig{DataDir: empty, EncryptionEnv: encryptionEnv})
 	if err != nil {
 		return nil, fmt.Errorf("new app: %w", err)
 	}
@@ -153,10 +157,10 @@ func New(t testing.TB, opts Options) *Shop {
 	var app *tests.TestApp
 	if dataDir != "" {
 		// The test app works on its own copy of the template.
-		app, err = tests.NewTestAppWithConfig(core.BaseAppConfig{DataDir: dataDir})
+		app, err = tests.NewTestAppWithConfig(core.BaseAppConfig{DataDir: dataDir, EncryptionEnv: opts.EncryptionEnv})
 	} else {
 		// Without Main: make this shop's data dir as the template is made.
-		app, err = newMigratedApp()
+		app, err = newMigratedApp(opts.EncryptionEnv)
 	}
 	if err != nil {
 		t.Fatal(err)
