@@ -262,6 +262,9 @@ func (p *plugin) handleMoveAnswer(ctx context.Context, u telegram.Update) {
 		}
 		p.confirmLinked(ctx, u.ChatID, user)
 	case strings.HasPrefix(u.CallbackData, moveNo):
+		if err := p.links.Drop(strings.TrimPrefix(u.CallbackData, moveNo), u.ChatID); err != nil {
+			p.app.Logger().Warn("notify: telegram: dropping a declined move failed", "chat", u.ChatID, "error", err)
+		}
 		p.reply(ctx, u.ChatID, u.FromLanguage,
 			"OK, this chat stays with its account.",
 			"Хорошо, чат остаётся с прежним аккаунтом.")

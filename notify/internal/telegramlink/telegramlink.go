@@ -313,6 +313,17 @@ func (s *Store) Confirm(id string, chatID int64) (*core.Record, error) {
 	return user, err
 }
 
+// Drop forgets the pending move id, as declined from chatID (the chat it
+// is about; any other chat's answer changes nothing).
+func (s *Store) Drop(id string, chatID int64) error {
+	_, err := s.app.DB().NewQuery(`DELETE FROM {{` + MovesTable + `}} WHERE [[id]] = {:id} AND [[chat]] = {:c}`).
+		Bind(dbx.Params{"id": id, "c": chatID}).Execute()
+	if err != nil {
+		return fmt.Errorf("telegramlink.Drop: %w", err)
+	}
+	return nil
+}
+
 // bind makes chatID the active chat of userID: the chat belongs to one
 // user, so another user's link to it is deleted.
 func bind(txApp core.App, userID string, chatID int64, username string) error {

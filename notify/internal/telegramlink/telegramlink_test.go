@@ -145,6 +145,20 @@ func TestConsume(t *testing.T) {
 	if _, err := s.Confirm(pending.ID, 5550002); !errors.Is(err, telegramlink.ErrBadToken) {
 		t.Errorf("Confirm from another chat: %v; want ErrBadToken", err)
 	}
+	// A declined move is gone; asked again, the chat says yes.
+	if err := s.Drop(pending.ID, 5550001); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Confirm(pending.ID, 5550001); !errors.Is(err, telegramlink.ErrBadToken) {
+		t.Errorf("Confirm of a declined move: %v; want ErrBadToken", err)
+	}
+	again, err := s.NewToken(bob.Id, 15*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err = s.Consume(again.Value, 5550001, "anna"); !errors.As(err, &pending) {
+		t.Fatalf("Consume of Bob's second token in Anna's chat: %v; want a PendingMove", err)
+	}
 	if u, err := s.Confirm(pending.ID, 5550001); err != nil || u.Id != bob.Id {
 		t.Fatalf("Confirm from the chat = %v, %v; want Bob", u, err)
 	}
