@@ -89,13 +89,15 @@ func Key(channel, address string) string {
 // messageID and reports whether it got it. The claim is one statement on
 // the write connection, so two workers sending to the same address at
 // once cannot both get it. The message that holds the slot gets it again
-// (a retry after a failed attempt); any other gets it only once CapWindow
-// has passed since the holder took it. Slots older than that are deleted.
+// (a retry after a failed attempt) without moving the slot's time; any
+// other gets it only once CapWindow has passed since the holder first took
+// it. Slots older than that are deleted.
 func TakeDailySlot(app core.App, key, messageID string, now time.Time) (bool, error) {
 	cutoff := dbTime(now.Add(-CapWindow))
 	res, err := app.NonconcurrentDB().NewQuery(`INSERT INTO {{` + CapTable + `}} ([[address]], [[message]], [[at]])
 		VALUES ({:key}, {:msg}, {:now})
-		ON CONFLICT ([[address]]) DO UPDATE SET [[message]] = excluded.[[message]], [[at]] = excluded.[[at]]
+		ON CONFLICT ([[address]]) DO UPDATE SET [[message]] = excluded.[[message]],
+			[[at]] = CASE WHEN {{` + CapTable + `}}.[[message]] = excluded.[[message]] THEN {{` + CapTable + `}}.[[at]] ELSE excluded.[[at]] END
 		WHERE {{` + CapTable + `}}.[[message]] = excluded.[[message]] OR {{` + CapTable + `}}.[[at]] <= {:cutoff}`).
 		Bind(dbx.Params{"key": key, "msg": messageID, "now": dbTime(now), "cutoff": cutoff}).Execute()
 	if err != nil {
