@@ -61,3 +61,24 @@ func TestRateLimitsCutAnOrderBurst(t *testing.T) {
 		t.Errorf("80 requests to /api/notify/webpush/key: %d answered 429; want at least 10", keyLimited)
 	}
 }
+
+// Asking for password reset emails for someone's address is cut after a
+// few, from one address.
+func TestRateLimitsCutPasswordResetRequests(t *testing.T) {
+	t.Parallel()
+	shop := shoptest.New(t, shoptest.Options{NoSMTP: true, RateLimits: true})
+	limited := 0
+	for range 10 {
+		res := shop.Do("POST", "/api/collections/users/request-password-reset", "", map[string]any{"email": "victim@example.org"})
+		switch res.Status {
+		case http.StatusNoContent:
+		case http.StatusTooManyRequests:
+			limited++
+		default:
+			t.Fatalf("password reset request: HTTP %d %s; want 204 or 429", res.Status, res.Body)
+		}
+	}
+	if limited < 4 {
+		t.Errorf("10 password reset requests: %d answered 429; want at least 4 (3 a minute allowed)", limited)
+	}
+}

@@ -14,6 +14,11 @@ import (
 var shopRateLimits = []core.RateLimitRule{
 	{Label: "users:create", MaxRequests: 5, Duration: 60},
 	{Label: "orders:create", MaxRequests: 10, Duration: 60},
+	// The security emails, which the unverified-address cap lets through.
+	{Label: "*:requestVerification", MaxRequests: 3, Duration: 60},
+	{Label: "*:requestPasswordReset", MaxRequests: 3, Duration: 60},
+	{Label: "*:requestOTP", MaxRequests: 3, Duration: 60},
+	{Label: "*:requestEmailChange", MaxRequests: 3, Duration: 60},
 	{Label: "*:auth", MaxRequests: 2, Duration: 3},
 	{Label: "*:create", MaxRequests: 20, Duration: 5},
 	{Label: "/api/batch", MaxRequests: 3, Duration: 1},

@@ -59,7 +59,7 @@ type Message struct {
 //
 //   - security messages (verification, password reset, one-time codes,
 //     password and email change alerts): capping them would lock a
-//     customer out of their own account; PocketBase rate-limits the
+//     customer out of their own account; the shop rate-limits the
 //     requests that send them;
 //   - transactional messages about a record the recipient was found
 //     through (an order's customer, a payment's order's customer), or
