@@ -215,8 +215,11 @@ describe('storefront', () => {
       await emailService.waitFor();
       assert.ok(await emailService.isChecked(), 'everything is on by default');
 
+      // Only the channels the shop runs are offered (no bot here: no Telegram).
+      assert.equal(await page.getByTestId('pref-telegram-transactional').count(), 0, 'no Telegram column without a bot');
+      assert.equal(await page.getByTestId('channel-telegram').count(), 0, 'no Telegram card without a bot');
       // The server keeps transactional messages on somewhere, and says so.
-      for (const channel of ['email', 'telegram', 'webpush']) {
+      for (const channel of ['email', 'webpush']) {
         await page.getByTestId(`pref-${channel}-transactional`).click();
         await waitFor(() => page.getByTestId(`pref-${channel}-transactional`).isChecked(), (on) => !on, { timeoutMs: 5_000 });
       }
@@ -224,7 +227,7 @@ describe('storefront', () => {
       await page.getByTestId('toast-error').filter({ hasText: 'must stay on for at least one channel' }).waitFor({ timeout: 5_000 });
       await page.getByTestId('prefs-error').waitFor();
       assert.ok(await page.getByTestId('pref-inbox-transactional').isChecked(), 'the refused switch is back on');
-      for (const channel of ['email', 'telegram', 'webpush']) {
+      for (const channel of ['email', 'webpush']) {
         await page.getByTestId(`pref-${channel}-transactional`).click();
         await waitFor(() => page.getByTestId(`pref-${channel}-transactional`).isChecked(), (on) => on, { timeoutMs: 5_000 });
       }

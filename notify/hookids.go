@@ -84,4 +84,13 @@ const (
 	// HookSettingsReload forgets the plugin's copy of the dashboard
 	// settings after PocketBase reloads them (an admin saved them).
 	HookSettingsReload = "__notifySettingsReload__"
+
+	// HookUserDelete, in the transaction of a customer's delete, cancels
+	// their queued messages and empties the personal data of the rest,
+	// which stay in the log.
+	HookUserDelete = "__notifyUserDelete__"
+
+	// HookChannelsRoute serves GET /api/notify/channels: the customer
+	// channels this shop runs, for anyone.
+	HookChannelsRoute = "__notifyChannelsRoute__"
 )

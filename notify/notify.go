@@ -349,6 +349,7 @@ func Register(app core.App, cfg Config) error {
 	p.bindSysmail()
 	p.bindRetry()
 	p.bindRuleDelete()
+	p.bindUserDelete()
 	p.bindInboxRead()
 	p.bindPreferences()
 	p.bindValidation()
@@ -356,6 +357,7 @@ func Register(app core.App, cfg Config) error {
 	p.bindBrand()
 	p.bindRoutes()
 	p.bindPushRoutes()
+	p.bindChannelsRoute()
 	p.bindTelegram()
 	p.bindTrackingRoutes()
 

@@ -164,6 +164,12 @@ func (p *plugin) deliver(ctx context.Context, job outbox.Job) outbox.Outcome {
 		}
 	}
 	content.To = msg.To
+	// Audience, by address: an unverified one is capped.
+	if reason, err := p.addressCapped(job, user, msg.To); err != nil {
+		return outbox.Retry(err)
+	} else if reason != "" {
+		return p.passOver(rule, job, reason, content)
+	}
 
 	// Send.
 	sendCtx, cancel := context.WithTimeout(ctx, p.cfg.SendTimeout)

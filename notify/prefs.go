@@ -45,8 +45,9 @@ func preferencesOf(user *core.Record, field string) Preferences {
 
 // validatePreferences checks the JSON shape, that it names only known
 // channels (channelNames) and categories, and that every mandatory
-// category stays on somewhere.
-func validatePreferences(raw []byte, channelNames []string) error {
+// category stays on for one of the channels the shop runs (running):
+// being on for a channel the shop does not run reaches nobody.
+func validatePreferences(raw []byte, channelNames, running []string) error {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil
 	}
@@ -66,14 +67,14 @@ func validatePreferences(raw []byte, channelNames []string) error {
 	}
 	for _, cat := range mandatoryCategories {
 		on := false
-		for _, ch := range channelNames {
+		for _, ch := range running {
 			if prefs.Allows(ch, cat) {
 				on = true
 				break
 			}
 		}
 		if !on {
-			return fmt.Errorf("%s messages must stay on for at least one channel", cat)
+			return fmt.Errorf("%s messages must stay on for at least one channel this shop delivers on (%s)", cat, strings.Join(running, ", "))
 		}
 	}
 	return nil
@@ -85,7 +86,7 @@ func (p *plugin) bindPreferences() {
 		Func: func(e *core.RecordEvent) error {
 			if e.Record.Collection().Fields.GetByName(p.cfg.PreferencesField) != nil {
 				raw, _ := e.Record.Get(p.cfg.PreferencesField).(types.JSONRaw)
-				if err := validatePreferences(raw, p.customerChannels()); err != nil {
+				if err := validatePreferences(raw, p.customerChannels(), p.runningChannels()); err != nil {
 					return validation.Errors{p.cfg.PreferencesField: validation.NewError("validation_notify_prefs", err.Error())}
 				}
 			}

@@ -10,6 +10,7 @@ import (
 	"github.com/pbnotify/pbnotify/channels"
 	"github.com/pbnotify/pbnotify/channels/sms"
 	"github.com/pbnotify/pbnotify/channels/webhook"
+	"github.com/pbnotify/pbnotify/notify/internal/audience"
 	"github.com/pbnotify/pbnotify/notify/internal/outbox"
 	"github.com/pbnotify/pbnotify/notify/internal/pushsub"
 	"github.com/pbnotify/pbnotify/notify/internal/render"
@@ -100,6 +101,12 @@ func InstallCollections(app core.App, usersCollection string) error {
 		return err
 	}
 	if err := telegramlink.EnsureTokensTable(app); err != nil {
+		return err
+	}
+	if err := keepHistoryOnUserDelete(app); err != nil {
+		return err
+	}
+	if err := audience.EnsureTable(app); err != nil {
 		return err
 	}
 	if err := secrets.EnsureTable(app); err != nil {

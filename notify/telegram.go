@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pbnotify/pbnotify/channels/telegram"
@@ -160,6 +161,10 @@ func (p *plugin) handleTelegramUpdate(ctx context.Context, u telegram.Update) {
 		_ = links.Migrate(ctx, u.ChatID, u.MigrateToChat)
 		return
 	}
+	if u.CallbackID != "" {
+		p.handleMoveAnswer(ctx, u)
+		return
+	}
 	private := u.ChatType == "private"
 	if token, ok := telegram.ParseStart(u.Text); ok {
 		if !private {
@@ -173,6 +178,11 @@ func (p *plugin) handleTelegramUpdate(ctx context.Context, u telegram.Update) {
 			return
 		}
 		user, err := links.Consume(token, u.ChatID, u.FromUsername)
+		var pending *telegramlink.PendingMove
+		if errors.As(err, &pending) {
+			p.askToMove(ctx, u, pending)
+			return
+		}
 		if err != nil {
 			app.Logger().Info("notify: telegram link refused", "chat", u.ChatID, "reason", err)
 			p.reply(ctx, u.ChatID, u.FromLanguage,
@@ -180,10 +190,7 @@ func (p *plugin) handleTelegramUpdate(ctx context.Context, u telegram.Update) {
 				"Эта ссылка устарела или уже использована. Пожалуйста, получите новую в настройках аккаунта в магазине.")
 			return
 		}
-		shop := p.shop().Name
-		p.reply(ctx, u.ChatID, user.GetString("locale"),
-			"✅ Telegram is connected to your account at "+shop+". Order updates will arrive here. Send /stop to turn them off.",
-			"✅ Telegram подключён к вашему аккаунту в магазине «"+shop+"». Уведомления о заказах будут приходить сюда. Отправьте /stop, чтобы отключить их.")
+		p.confirmLinked(ctx, u.ChatID, user)
 		return
 	}
 	if telegram.IsStop(u.Text) {
@@ -199,6 +206,73 @@ func (p *plugin) handleTelegramUpdate(ctx context.Context, u telegram.Update) {
 			"This bot sends order updates from "+p.shop().Name+". Send /stop to turn them off.",
 			"Этот бот присылает уведомления о заказах магазина «"+p.shop().Name+"». Отправьте /stop, чтобы отключить их.")
 	}
+}
+
+// confirmLinked tells the chat it now gets user's messages.
+func (p *plugin) confirmLinked(ctx context.Context, chatID int64, user *core.Record) {
+	shop := p.shop().Name
+	p.reply(ctx, chatID, user.GetString("locale"),
+		"✅ Telegram is connected to your account at "+shop+". Order updates will arrive here. Send /stop to turn them off.",
+		"✅ Telegram подключён к вашему аккаунту в магазине «"+shop+"». Уведомления о заказах будут приходить сюда. Отправьте /stop, чтобы отключить их.")
+}
+
+// Callback data of the buttons that answer a pending move.
+const (
+	moveYes = "move:"
+	moveNo  = "keep:"
+)
+
+// askToMove asks a chat that is linked to one account whether it should
+// move to the account whose link it just opened: someone else's link,
+// opened by mistake or by a trick, must not take the chat over. The other
+// account learns nothing of the chat unless the chat says yes.
+func (p *plugin) askToMove(ctx context.Context, u telegram.Update, pending *telegramlink.PendingMove) {
+	en := "This Telegram chat already gets the messages of an account at " + p.shop().Name +
+		". The link you opened belongs to another account. Move this chat to the other account? If you did not ask for this, press Keep."
+	ru := "Этот чат Telegram уже получает уведомления аккаунта в магазине «" + p.shop().Name +
+		"». Открытая вами ссылка принадлежит другому аккаунту. Перенести этот чат в другой аккаунт? Если вы этого не просили, нажмите «Оставить»."
+	yes, no := "Move to the other account", "Keep"
+	text := en
+	if p.russian(u.FromLanguage) {
+		text, yes, no = ru, "Перенести в другой аккаунт", "Оставить"
+	}
+	err := p.telegram.Ask(ctx, u.ChatID, text,
+		telegram.Choice{Text: yes, Data: moveYes + pending.ID},
+		telegram.Choice{Text: no, Data: moveNo + pending.ID})
+	if err != nil {
+		p.app.Logger().Warn("notify: telegram reply failed", "chat", u.ChatID, "error", err)
+	}
+}
+
+// handleMoveAnswer carries out or drops a pending move, as the chat's
+// button press says. A move is confirmed only from the chat it is about.
+func (p *plugin) handleMoveAnswer(ctx context.Context, u telegram.Update) {
+	if err := p.telegram.AnswerCallback(ctx, u.CallbackID, ""); err != nil {
+		p.app.Logger().Warn("notify: telegram answerCallbackQuery failed", "error", err)
+	}
+	switch {
+	case strings.HasPrefix(u.CallbackData, moveYes):
+		user, err := p.links.Confirm(strings.TrimPrefix(u.CallbackData, moveYes), u.ChatID)
+		if err != nil {
+			p.app.Logger().Info("notify: telegram move refused", "chat", u.ChatID, "reason", err)
+			p.reply(ctx, u.ChatID, u.FromLanguage,
+				"This request has expired. Please get a new link in your account settings in the shop.",
+				"Этот запрос устарел. Пожалуйста, получите новую ссылку в настройках аккаунта в магазине.")
+			return
+		}
+		p.confirmLinked(ctx, u.ChatID, user)
+	case strings.HasPrefix(u.CallbackData, moveNo):
+		if err := p.links.Drop(strings.TrimPrefix(u.CallbackData, moveNo), u.ChatID); err != nil {
+			p.app.Logger().Warn("notify: telegram: dropping a declined move failed", "chat", u.ChatID, "error", err)
+		}
+		p.reply(ctx, u.ChatID, u.FromLanguage,
+			"OK, this chat stays with its account.",
+			"Хорошо, чат остаётся с прежним аккаунтом.")
+	}
+}
+
+func (p *plugin) russian(locale string) bool {
+	return locale == "ru" || (locale == "" && p.cfg.DefaultLocale == "ru")
 }
 
 func (p *plugin) reply(ctx context.Context, chatID int64, locale, en, ru string) {

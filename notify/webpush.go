@@ -9,6 +9,7 @@ import (
 	"github.com/pbnotify/pbnotify/channels"
 	"github.com/pbnotify/pbnotify/channels/webpush"
 	"github.com/pbnotify/pbnotify/notify/internal/pushsub"
+	"github.com/pbnotify/pbnotify/notify/internal/secrets"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/hook"
 )
@@ -59,6 +60,11 @@ func (p *plugin) bindPushRoutes() {
 	p.app.OnServe().Bind(&hook.Handler[*core.ServeEvent]{
 		Id: HookPushRoutes,
 		Func: func(se *core.ServeEvent) error {
+			// With --encryptionEnv, what is still in clear at rest is
+			// encrypted now (secrets.EncryptAll).
+			if err := secrets.EncryptAll(se.App); err != nil {
+				return fmt.Errorf("notify: secrets at rest: %w", err)
+			}
 			// Create the key pair now, before any browser asks for it.
 			if _, err := p.vapidKeys.Get(); err != nil {
 				return fmt.Errorf("notify: web push keys: %w", err)
@@ -77,6 +83,10 @@ func (p *plugin) bindPushRoutes() {
 // with a key it got here, so no push is ever signed with a pair older than
 // the key its subscription was made with.
 func (p *plugin) handlePushKey(e *core.RequestEvent) error {
+	if p.cfg.VAPIDSubject == "" {
+		// A browser subscribed now would never get a push.
+		return e.Error(http.StatusServiceUnavailable, "Web push is not configured on this shop (NOTIFY_VAPID_SUBJECT).", nil)
+	}
 	keys, err := pushsub.LoadKeys(e.App)
 	if err != nil {
 		return e.InternalServerError("Web push keys are not available.", err)

@@ -9,7 +9,7 @@ import { h } from './app/dom.js';
 import { getLang, LANGS, setLang, t } from './app/i18n.js';
 import { icon } from './app/icons.js';
 import {
-  currentUser, emit, endSession, on, pb, refreshAuth, startSession, unreadCount, updateUser,
+  currentUser, emit, endSession, loadChannels, on, pb, refreshAuth, startSession, unreadCount, updateUser,
 } from './app/store.js';
 import { loadShop, shop } from './app/shop.js';
 import { dropScope, live, showError, signInRequired, toast } from './app/ui.js';
@@ -171,6 +171,7 @@ async function syncPush() {
   const push = window.shopPush;
   if (!push || !push.supported()) return;
   try {
+    if (!(await loadChannels()).includes('webpush')) return; // the shop runs no push
     await push.register();
     if (currentUser() && push.permission() === 'granted' && await push.isEnabled()) {
       await push.enable({ token: pb.authStore.token });

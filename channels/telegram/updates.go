@@ -37,10 +37,16 @@ type Update struct {
 	// Blocked is set when the bot lost access to ChatID: the user blocked
 	// it, or it was removed from the group (a my_chat_member update).
 	Blocked bool
+
+	// CallbackID and CallbackData are set when the user pressed a button
+	// of a message sent with Ask (a callback_query update); ChatID is then
+	// the chat of that message and From* the user who pressed it.
+	CallbackID   string
+	CallbackData string
 }
 
 // allowedUpdates are the update types Poll and SetWebhook ask for.
-var allowedUpdates = []string{"message", "my_chat_member"}
+var allowedUpdates = []string{"message", "my_chat_member", "callback_query"}
 
 // ParseStart reads a /start command, as sent when a user opens
 // https://t.me/<bot>?start=<token> and presses Start. It accepts
@@ -113,6 +119,12 @@ type rawUpdate struct {
 			Status string `json:"status"`
 		} `json:"new_chat_member"`
 	} `json:"my_chat_member"`
+	Callback *struct {
+		ID      string      `json:"id"`
+		From    rawUser     `json:"from"`
+		Message *rawMessage `json:"message"`
+		Data    string      `json:"data"`
+	} `json:"callback_query"`
 }
 
 type rawMessage struct {
@@ -155,6 +167,13 @@ func decodeUpdate(data []byte) (Update, error) {
 		u.ChatID, u.ChatType = m.Chat.ID, m.Chat.Type
 		u.FromID, u.FromUsername, u.FromName, u.FromLanguage = m.From.ID, m.From.Username, m.From.name(), m.From.LanguageCode
 		u.Blocked = m.NewMember.Status == "kicked" || m.NewMember.Status == "left"
+	case raw.Callback != nil:
+		cb := raw.Callback
+		u.CallbackID, u.CallbackData = cb.ID, cb.Data
+		if cb.Message != nil {
+			u.ChatID, u.ChatType = cb.Message.Chat.ID, cb.Message.Chat.Type
+		}
+		u.FromID, u.FromUsername, u.FromName, u.FromLanguage = cb.From.ID, cb.From.Username, cb.From.name(), cb.From.LanguageCode
 	}
 	return u, nil
 }

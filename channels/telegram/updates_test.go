@@ -96,8 +96,13 @@ func TestParseWebhook(t *testing.T) {
 		},
 		{
 			name: "update kinds we do not read", header: "s3cret", secret: "s3cret",
-			body: `{"update_id":504,"callback_query":{"id":"1","data":"x"}}`,
+			body: `{"update_id":504,"edited_message":{"chat":{"id":1,"type":"private"},"text":"x"}}`,
 			want: Update{ID: 504},
+		},
+		{
+			name: "a button press", header: "s3cret", secret: "s3cret",
+			body: `{"update_id":505,"callback_query":{"id":"77","data":"move:abc","from":{"id":42,"username":"bob","first_name":"Bob","language_code":"en"},"message":{"message_id":9,"chat":{"id":42,"type":"private"}}}}`,
+			want: Update{ID: 505, ChatID: 42, ChatType: "private", FromID: 42, FromUsername: "bob", FromName: "Bob", FromLanguage: "en", CallbackID: "77", CallbackData: "move:abc"},
 		},
 	}
 	for _, tt := range tests {

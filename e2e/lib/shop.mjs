@@ -98,7 +98,9 @@ export async function startShop(opts = {}) {
   args.push(...(opts.args || []));
 
   const child = spawn(bin, args, {
-    env: { ...process.env, ...opts.env },
+    // A VAPID subject by default: without one the shop runs no web push,
+    // and the storefront offers none (GET /api/notify/channels).
+    env: { NOTIFY_VAPID_SUBJECT: 'mailto:e2e@example.org', ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);

@@ -52,6 +52,15 @@ export async function startShopWithStaff(opts = {}) {
       if (!answer.ok) throw new Error(`${method} ${p}: HTTP ${answer.status} ${text}`);
       return text ? JSON.parse(text) : null;
     };
+    // Email on, so that the storefront offers it (it offers only the
+    // channels the shop runs); nothing listens there, so emails wait in the
+    // queue, retried, which no test here looks at.
+    // The shop's rate limits (sign-up 5 a minute) count per address, and
+    // every browser here is 127.0.0.1: these tests are not about them.
+    await shop.staff('PATCH', '/api/settings', {
+      smtp: { enabled: true, host: '127.0.0.1', port: 9 },
+      rateLimits: { excludedIPs: ['127.0.0.1'] },
+    });
   } catch (err) {
     await shop.stop();
     throw err;

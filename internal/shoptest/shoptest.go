@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -34,6 +35,9 @@ type Shop struct {
 	SMTP  *smtptest.Server
 	Clock *Clock // the plugin's clock with Options.FakeClock
 	t     testing.TB
+	// client sends Do's requests: http.DefaultClient, or one dialing from
+	// another loopback address (From).
+	client *http.Client
 }
 
 // Clock is a fake clock. A shop's starts at the wall clock's now
@@ -58,6 +62,14 @@ type Options struct {
 	NoPlugin bool
 	// BeforeServe runs after the app is set up and before it serves.
 	BeforeServe func(app *tests.TestApp)
+	// RateLimits keeps the rate limits the shop's migrations turn on.
+	// Without it they are off: every request of a test comes from one
+	// address, and most tests sign up and sign in faster than a person.
+	RateLimits bool
+	// EncryptionEnv is PocketBase's --encryptionEnv: the name of the
+	// environment variable holding the 32-character key that settings and
+	// the plugin's secrets are stored encrypted with. Default: none.
+	EncryptionEnv string
 }
 
 // template is the data dir every shop of the test binary starts from: the
@@ -101,7 +113,7 @@ func templateDir() (string, error) {
 	if !template.enabled || template.dir != "" {
 		return template.dir, nil
 	}
-	app, err := newMigratedApp()
+	app, err := newMigratedApp("")
 	if err != nil {
 		return "", fmt.Errorf("template data dir: %w", err)
 	}
@@ -116,7 +128,7 @@ func templateDir() (string, error) {
 
 // newMigratedApp returns a test app on a fresh data dir with every
 // migration applied and cheap passwords. Its Cleanup removes the dir.
-func newMigratedApp() (*tests.TestApp, error) {
+func newMigratedApp(encryptionEnv string) (*tests.TestApp, error) {
 	empty, err := os.MkdirTemp("", "shoptest_empty_*")
 	if err != nil {
 		return nil, fmt.Errorf("new app: %w", err)
@@ -124,7 +136,7 @@ func newMigratedApp() (*tests.TestApp, error) {
 	defer os.RemoveAll(empty)
 	// NewTestAppWithConfig copies empty into a dir of its own and migrates
 	// that copy.
-	app, err := tests.NewTestAppWithConfig(core.BaseAppConfig{DataDir: empty})
+	app, err := tests.NewTestAppWithConfig(core.BaseAppConfig{DataDir: empty, EncryptionEnv: encryptionEnv})
 	if err != nil {
 		return nil, fmt.Errorf("new app: %w", err)
 	}
@@ -145,21 +157,22 @@ func New(t testing.TB, opts Options) *Shop {
 	var app *tests.TestApp
 	if dataDir != "" {
 		// The test app works on its own copy of the template.
-		app, err = tests.NewTestAppWithConfig(core.BaseAppConfig{DataDir: dataDir})
+		app, err = tests.NewTestAppWithConfig(core.BaseAppConfig{DataDir: dataDir, EncryptionEnv: opts.EncryptionEnv})
 	} else {
 		// Without Main: make this shop's data dir as the template is made.
-		app, err = newMigratedApp()
+		app, err = newMigratedApp(opts.EncryptionEnv)
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Shop{App: app, t: t, Clock: fakeclock.New(time.Now())}
+	s := &Shop{App: app, t: t, Clock: fakeclock.New(time.Now()), client: http.DefaultClient}
 
 	settings := app.Settings()
 	settings.Meta.AppName = "Test Shop"
 	settings.Meta.AppURL = "http://shop.test"
 	settings.Meta.SenderName = "Test Shop"
 	settings.Meta.SenderAddress = "shop@example.org"
+	settings.RateLimits.Enabled = opts.RateLimits
 	if !opts.NoSMTP {
 		s.SMTP = smtptest.Start(t)
 		settings.SMTP.Enabled = true
@@ -301,13 +314,30 @@ func (s *Shop) Do(method, path, token string, body any) Response {
 	if token != "" {
 		req.Header.Set("Authorization", token)
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := s.client.Do(req)
 	if err != nil {
 		s.t.Fatal(err)
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	return Response{Status: res.StatusCode, Body: b}
+}
+
+// From returns the shop as seen from another client address: its Do and
+// MustDo send from ip, a loopback address such as "127.0.0.2" (Linux
+// answers on all of 127.0.0.0/8), so that PocketBase's per-IP rate limits
+// see another client, as two customers on their own connections are.
+func (s *Shop) From(ip string) *Shop {
+	s.t.Helper()
+	addr, err := net.ResolveTCPAddr("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	dialer := &net.Dialer{LocalAddr: addr, Timeout: 10 * time.Second}
+	c := *s
+	c.client = &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext}}
+	s.t.Cleanup(c.client.CloseIdleConnections)
+	return &c
 }
 
 // MustDo is Do that fails the test unless the status is want.

@@ -41,6 +41,9 @@ export const state = {
   telegram: { loaded: false, link: null, waiting: false, unavailable: false },
   devices: { loaded: false, list: [] },
   push: { state: 'unknown', busy: false },
+  // The channels this shop delivers on (GET /api/notify/channels): the
+  // storefront offers only those.
+  channels: { loaded: false, list: [] },
 };
 
 export function currentUser() {
@@ -151,6 +154,29 @@ async function fetchTimeline(orderId) {
   for (const record of list) upsertMessage(record);
   state.timelines.add(orderId);
   emit('messages');
+}
+
+let channelsJob = null;
+
+/** Loads, once per page, the channels the shop runs. */
+export function loadChannels() {
+  if (!channelsJob) {
+    channelsJob = pb.send('/api/notify/channels', { method: 'GET' }).then((res) => {
+      state.channels.list = Array.isArray(res.channels) ? res.channels : [];
+      state.channels.loaded = true;
+      emit('channels');
+      return state.channels.list;
+    }).catch((err) => {
+      channelsJob = null; // try again next time
+      throw err;
+    });
+  }
+  return channelsJob;
+}
+
+/** Whether the shop runs channel (false until the list is loaded). */
+export function offers(channel) {
+  return state.channels.loaded && state.channels.list.includes(channel);
 }
 
 export function loadTelegram() {

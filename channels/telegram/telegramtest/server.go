@@ -85,6 +85,8 @@ type SentMessage struct {
 type Button struct {
 	Text string `json:"text"`
 	URL  string `json:"url"`
+	// CallbackData is what pressing the button sends the bot (PushCallback).
+	CallbackData string `json:"callback_data"`
 }
 
 // Server is a fake Bot API. Its methods are safe for concurrent use.
@@ -122,6 +124,10 @@ type Server struct {
 	nextUpdateID int64
 	webhookURL   string
 	webhookToken string
+
+	// Callback queries pushed and answered.
+	nextCallback int
+	answered     []string
 }
 
 // New starts a fake Bot API that is closed when the test ends. It accepts
@@ -290,6 +296,44 @@ func (s *Server) PushUpdate(chatID int64, chatType, text string) int64 {
 	})
 }
 
+// PushCallback queues the update Telegram sends when user fromID presses
+// an inline button carrying data under a message in chatID (a private chat
+// when fromID == chatID), and returns the callback query's id.
+func (s *Server) PushCallback(chatID, fromID int64, data string) string {
+	s.mu.Lock()
+	s.nextCallback++
+	id := "cb" + strconv.Itoa(s.nextCallback)
+	s.mu.Unlock()
+	chatType := "private"
+	if fromID != chatID {
+		chatType = "group"
+	}
+	s.PushRaw(map[string]any{
+		"callback_query": map[string]any{
+			"id": id,
+			"from": map[string]any{
+				"id": fromID, "is_bot": false, "first_name": "Test",
+				"username": "user" + strconv.FormatInt(fromID, 10), "language_code": "en",
+			},
+			"message": map[string]any{
+				"message_id": 1, "date": s.clock().Unix(),
+				"chat": map[string]any{"id": chatID, "type": chatType},
+			},
+			"chat_instance": "ci" + strconv.FormatInt(chatID, 10),
+			"data":          data,
+		},
+	})
+	return id
+}
+
+// Answered returns the callback query ids answered (answerCallbackQuery),
+// in order.
+func (s *Server) Answered() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.answered...)
+}
+
 // PushRaw queues any update (e.g. a my_chat_member one), given as the
 // fields of Telegram's Update object except update_id, which it assigns and
 // returns.
@@ -358,6 +402,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		s.mu.Lock()
 		s.webhookURL, s.webhookToken = params["url"], params["secret_token"]
+		s.mu.Unlock()
+		writeResult(w, true)
+	case "answercallbackquery":
+		if params["callback_query_id"] == "" {
+			writeError(w, apiError{status: http.StatusBadRequest, description: "Bad Request: query is too old and response timeout expired or query ID is invalid"})
+			return
+		}
+		s.mu.Lock()
+		s.answered = append(s.answered, params["callback_query_id"])
+		s.notify()
 		s.mu.Unlock()
 		writeResult(w, true)
 	case "deletewebhook":
@@ -501,6 +555,10 @@ func parseKeyboard(markup string) ([][]Button, error) {
 			var b Button
 			_ = json.Unmarshal(fields["text"], &b.Text)
 			_ = json.Unmarshal(fields["url"], &b.URL)
+			_ = json.Unmarshal(fields["callback_data"], &b.CallbackData)
+			if _, ok := fields["callback_data"]; ok && (b.CallbackData == "" || len(b.CallbackData) > 64) {
+				return nil, errors.New("BUTTON_DATA_INVALID")
+			}
 			if b.Text == "" {
 				return nil, errors.New("can't parse inline keyboard button: Text must be non-empty")
 			}

@@ -67,7 +67,9 @@ func NewCollection(usersID, rulesID string, channelNames []string) *core.Collect
 		&core.TextField{Name: "template", Max: 100},
 		&core.SelectField{Name: "channel", Required: true, MaxSelect: 1, Values: channelNames},
 		&core.SelectField{Name: "category", MaxSelect: 1, Values: Categories},
-		&core.RelationField{Name: "user", CollectionId: usersID, MaxSelect: 1, CascadeDelete: true},
+		// Not cascading: a deleted customer's sent history stays, emptied
+		// of personal data (notify's user delete hook).
+		&core.RelationField{Name: "user", CollectionId: usersID, MaxSelect: 1},
 		&core.TextField{Name: "to", Max: toMax},
 		&core.TextField{Name: "subject", Max: subjectMax},
 		&core.TextField{Name: "body", Max: BodyMax},

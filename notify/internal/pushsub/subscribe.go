@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/pbnotify/pbnotify/channels/webpush"
+	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 )
 
@@ -112,12 +113,43 @@ func Subscribe(app core.App, req SubscribeRequest) (*core.Record, error) {
 				return err
 			}
 		}
-		return txApp.Save(rec)
+		if err := txApp.Save(rec); err != nil {
+			return err
+		}
+		return pruneDevices(txApp, userID)
 	})
 	if err != nil {
 		return nil, refuse(http.StatusBadRequest, "The subscription could not be saved.", err)
 	}
 	return rec, nil
+}
+
+// MaxDevices is how many push subscriptions one customer keeps: a new one
+// beyond it replaces the one refreshed longest ago. Every device costs a
+// push request per message, so without a cap one customer could make an
+// order send hundreds.
+const MaxDevices = 10
+
+// pruneDevices deletes userID's subscriptions beyond the MaxDevices most
+// recently saved, through the app so that realtime subscribers see it.
+func pruneDevices(app core.App, userID string) error {
+	var stale []string
+	err := app.DB().NewQuery(`SELECT [[id]] FROM {{` + Collection + `}} WHERE [[user]] = {:user}
+		ORDER BY [[updated]] DESC, [[created]] DESC, rowid DESC LIMIT -1 OFFSET {:keep}`).
+		Bind(dbx.Params{"user": userID, "keep": MaxDevices}).Column(&stale)
+	if err != nil {
+		return fmt.Errorf("pushsub: pruning devices: %w", err)
+	}
+	for _, id := range stale {
+		r, err := app.FindRecordById(Collection, id)
+		if err != nil {
+			return fmt.Errorf("pushsub: pruning devices: %w", err)
+		}
+		if err := app.Delete(r); err != nil {
+			return fmt.Errorf("pushsub: pruning devices: %w", err)
+		}
+	}
+	return nil
 }
 
 // sameSecret compares two base64url auth secrets in constant time.

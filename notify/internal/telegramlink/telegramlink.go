@@ -9,6 +9,8 @@
 // How a link is made: a signed-in customer asks the shop for a link
 // (NewToken) and opens t.me/<bot>?start=<token>; the bot receives
 // "/start <token>" and Consume binds that chat to the token's user, once.
+// A chat already linked to another account moves only once the chat
+// confirms it (PendingMove, Confirm).
 // Tokens are stored by hash only, so a database read does not yield a
 // working link.
 package telegramlink
@@ -68,8 +70,15 @@ func NewCollection(usersID string) *core.Collection {
 	return c
 }
 
-// EnsureTokensTable creates the link token table if it does not exist. It
-// belongs in a migration (notify.InstallCollections), not in serve.
+// MovesTable keeps the moves of an already linked chat to another account
+// that wait for the chat's confirmation (see PendingMove). A plain table:
+// no records API exposes it, so the other account learns nothing of the
+// chat.
+const MovesTable = "_notifyTelegramMoves"
+
+// EnsureTokensTable creates the link token and pending move tables if they
+// do not exist. It belongs in a migration (notify.InstallCollections), not
+// in serve.
 func EnsureTokensTable(app core.App) error {
 	_, err := app.DB().NewQuery(`CREATE TABLE IF NOT EXISTS {{` + TokensTable + `}} (
 		[[hash]] TEXT PRIMARY KEY NOT NULL,
@@ -80,8 +89,35 @@ func EnsureTokensTable(app core.App) error {
 	if err != nil {
 		return fmt.Errorf("telegramlink.EnsureTokensTable: %w", err)
 	}
+	_, err = app.DB().NewQuery(`CREATE TABLE IF NOT EXISTS {{` + MovesTable + `}} (
+		[[id]] TEXT PRIMARY KEY NOT NULL,
+		[[user]] TEXT NOT NULL,
+		[[chat]] INTEGER NOT NULL,
+		[[username]] TEXT NOT NULL DEFAULT '',
+		[[expires]] TEXT NOT NULL
+	)`).Execute()
+	if err != nil {
+		return fmt.Errorf("telegramlink.EnsureTokensTable: %w", err)
+	}
 	return nil
 }
+
+// PendingMove is the error Consume returns when the chat is already linked
+// to another account: the token is spent, nothing is linked, and the move
+// waits for the chat to confirm it (Confirm with ID) within the token's
+// lifetime. Without it, anyone who got a customer to open their link
+// would take over the customer's chat and learn their username.
+type PendingMove struct {
+	ID   string       // for Confirm; 16 characters of [A-Za-z0-9_-]
+	User *core.Record // the account the chat would move to
+}
+
+func (e *PendingMove) Error() string {
+	return "telegramlink: the chat is linked to another account; the move waits for its confirmation"
+}
+
+// moveTTL is how long a pending move can be confirmed.
+const moveTTL = 15 * time.Minute
 
 // Store reads and writes the links of one app. It implements
 // telegram.Links (Deactivate, Migrate) for the Telegram channel. Records
@@ -123,16 +159,37 @@ type Token struct {
 	Expires time.Time // after which Consume refuses it
 }
 
+// MaxLiveTokens is how many unused, unexpired link tokens one user holds:
+// a new one beyond it replaces the oldest, which stops working.
+const MaxLiveTokens = 5
+
 // NewToken creates a one-time token that links a chat to userID when sent
-// to the bot as "/start <token>" within ttl.
+// to the bot as "/start <token>" within ttl. The user keeps at most
+// MaxLiveTokens; every token used or expired, anyone's, is deleted.
 func (s *Store) NewToken(userID string, ttl time.Duration) (Token, error) {
 	raw := make([]byte, 24)
 	if _, err := rand.Read(raw); err != nil {
 		return Token{}, fmt.Errorf("telegramlink.NewToken: %w", err)
 	}
-	t := Token{Value: base64.RawURLEncoding.EncodeToString(raw), Expires: s.now().Add(ttl)}
-	_, err := s.app.DB().NewQuery(`INSERT INTO {{` + TokensTable + `}} ([[hash]], [[user]], [[expires]]) VALUES ({:h}, {:u}, {:x})`).
-		Bind(dbx.Params{"h": tokenHash(t.Value), "u": userID, "x": dbTime(t.Expires)}).Execute()
+	now := s.now()
+	t := Token{Value: base64.RawURLEncoding.EncodeToString(raw), Expires: now.Add(ttl)}
+	err := s.app.RunInTransaction(func(txApp core.App) error {
+		// Spent and expired tokens of anyone are of no more use.
+		if _, err := txApp.DB().NewQuery(`DELETE FROM {{` + TokensTable + `}} WHERE [[used]] OR [[expires]] < {:now}`).
+			Bind(dbx.Params{"now": dbTime(now)}).Execute(); err != nil {
+			return err
+		}
+		// The user's oldest live tokens beyond MaxLiveTokens-1 make room.
+		if _, err := txApp.DB().NewQuery(`DELETE FROM {{` + TokensTable + `}} WHERE [[hash]] IN (
+			SELECT [[hash]] FROM {{` + TokensTable + `}} WHERE [[user]] = {:u}
+			ORDER BY [[expires]] DESC, rowid DESC LIMIT -1 OFFSET {:keep})`).
+			Bind(dbx.Params{"u": userID, "keep": MaxLiveTokens - 1}).Execute(); err != nil {
+			return err
+		}
+		_, err := txApp.DB().NewQuery(`INSERT INTO {{` + TokensTable + `}} ([[hash]], [[user]], [[expires]]) VALUES ({:h}, {:u}, {:x})`).
+			Bind(dbx.Params{"h": tokenHash(t.Value), "u": userID, "x": dbTime(t.Expires)}).Execute()
+		return err
+	})
 	if err != nil {
 		return Token{}, fmt.Errorf("telegramlink.NewToken: %w", err)
 	}
@@ -140,11 +197,14 @@ func (s *Store) NewToken(userID string, ttl time.Duration) (Token, error) {
 }
 
 // Consume spends a one-time token and binds chatID to its user, in one
-// transaction, and returns the user. A chat belongs to one user: linking
-// it to another moves it. username is the Telegram @username, shown to the
-// customer. It returns ErrBadToken for a token that cannot be used.
+// transaction, and returns the user. username is the Telegram @username,
+// shown to the customer. It returns ErrBadToken for a token that cannot be
+// used. A chat belongs to one user: when chatID is linked to another
+// account, nothing is linked and the error is a *PendingMove, which the
+// chat confirms (Confirm) or lets expire.
 func (s *Store) Consume(token string, chatID int64, username string) (*core.Record, error) {
 	var user *core.Record
+	var pending *PendingMove
 	err := s.app.RunInTransaction(func(txApp core.App) error {
 		var row struct {
 			User    string `db:"user"`
@@ -176,31 +236,123 @@ func (s *Store) Consume(token string, chatID int64, username string) (*core.Reco
 		}
 		for _, o := range others {
 			if o.GetString("user") != user.Id {
-				if err := txApp.Delete(o); err != nil {
+				id, err := newMove(txApp, user.Id, chatID, username, s.now())
+				if err != nil {
 					return err
 				}
+				pending = &PendingMove{ID: id, User: user}
+				return nil // the token stays spent
 			}
 		}
-		link, err := txApp.FindFirstRecordByData(Collection, "user", user.Id)
-		if errors.Is(err, sql.ErrNoRows) {
-			coll, err := txApp.FindCachedCollectionByNameOrId(Collection)
-			if err != nil {
-				return err
-			}
-			link = core.NewRecord(coll)
-			link.Set("user", user.Id)
-		} else if err != nil {
-			return err
-		}
-		link.Set("chatId", chatID)
-		link.Set("active", true)
-		link.Set("username", username)
-		return txApp.Save(link)
+		return bind(txApp, user.Id, chatID, username)
 	})
+	if pending != nil && err == nil {
+		return user, pending
+	}
 	if err != nil && !errors.Is(err, ErrBadToken) {
 		return nil, fmt.Errorf("telegramlink.Consume: %w", err)
 	}
 	return user, err
+}
+
+// newMove stores a pending move of chatID to userID and returns its id.
+func newMove(app core.App, userID string, chatID int64, username string, now time.Time) (string, error) {
+	raw := make([]byte, 12)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	id := base64.RawURLEncoding.EncodeToString(raw)
+	if _, err := app.DB().NewQuery(`DELETE FROM {{` + MovesTable + `}} WHERE [[expires]] < {:now}`).
+		Bind(dbx.Params{"now": dbTime(now)}).Execute(); err != nil {
+		return "", err
+	}
+	_, err := app.DB().NewQuery(`INSERT INTO {{` + MovesTable + `}} ([[id]], [[user]], [[chat]], [[username]], [[expires]])
+		VALUES ({:id}, {:u}, {:c}, {:n}, {:x})`).
+		Bind(dbx.Params{"id": id, "u": userID, "c": chatID, "n": username, "x": dbTime(now.Add(moveTTL))}).Execute()
+	return id, err
+}
+
+// Confirm carries out the pending move id, as confirmed from chatID (the
+// chat it is about; any other chat's confirmation is refused), and returns
+// the user the chat now belongs to. It returns ErrBadToken for a move that
+// is unknown, already done, expired, for another chat, or whose user no
+// longer exists.
+func (s *Store) Confirm(id string, chatID int64) (*core.Record, error) {
+	var user *core.Record
+	err := s.app.RunInTransaction(func(txApp core.App) error {
+		var row struct {
+			User     string `db:"user"`
+			Chat     int64  `db:"chat"`
+			Username string `db:"username"`
+			Expires  string `db:"expires"`
+		}
+		err := txApp.DB().NewQuery(`SELECT [[user]], [[chat]], [[username]], [[expires]] FROM {{` + MovesTable + `}} WHERE [[id]] = {:id}`).
+			Bind(dbx.Params{"id": id}).One(&row)
+		if errors.Is(err, sql.ErrNoRows) || err == nil && (row.Chat != chatID || row.Expires < dbTime(s.now())) {
+			return ErrBadToken
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := txApp.DB().NewQuery(`DELETE FROM {{` + MovesTable + `}} WHERE [[id]] = {:id}`).
+			Bind(dbx.Params{"id": id}).Execute(); err != nil {
+			return err
+		}
+		user, err = txApp.FindRecordById(s.users, row.User)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrBadToken
+		}
+		if err != nil {
+			return err
+		}
+		return bind(txApp, user.Id, chatID, row.Username)
+	})
+	if err != nil && !errors.Is(err, ErrBadToken) {
+		return nil, fmt.Errorf("telegramlink.Confirm: %w", err)
+	}
+	return user, err
+}
+
+// Drop forgets the pending move id, as declined from chatID (the chat it
+// is about; any other chat's answer changes nothing).
+func (s *Store) Drop(id string, chatID int64) error {
+	_, err := s.app.DB().NewQuery(`DELETE FROM {{` + MovesTable + `}} WHERE [[id]] = {:id} AND [[chat]] = {:c}`).
+		Bind(dbx.Params{"id": id, "c": chatID}).Execute()
+	if err != nil {
+		return fmt.Errorf("telegramlink.Drop: %w", err)
+	}
+	return nil
+}
+
+// bind makes chatID the active chat of userID: the chat belongs to one
+// user, so another user's link to it is deleted.
+func bind(txApp core.App, userID string, chatID int64, username string) error {
+	others, err := txApp.FindAllRecords(Collection, dbx.HashExp{"chatId": chatID})
+	if err != nil {
+		return err
+	}
+	for _, o := range others {
+		if o.GetString("user") != userID {
+			if err := txApp.Delete(o); err != nil {
+				return err
+			}
+		}
+	}
+	link, err := txApp.FindFirstRecordByData(Collection, "user", userID)
+	if errors.Is(err, sql.ErrNoRows) {
+		coll, err := txApp.FindCachedCollectionByNameOrId(Collection)
+		if err != nil {
+			return err
+		}
+		link = core.NewRecord(coll)
+		link.Set("user", userID)
+	} else if err != nil {
+		return err
+	}
+	link.Set("chatId", chatID)
+	link.Set("active", true)
+	link.Set("username", username)
+	return txApp.Save(link)
 }
 
 // Deactivate stops using chatID: the user blocked the bot or sent /stop.

@@ -125,8 +125,46 @@ func TestConsume(t *testing.T) {
 		t.Errorf("Consume of an expired token: %v; want ErrBadToken", err)
 	}
 
-	// A chat belongs to one user: Bob linking Anna's chat moves it to him.
-	link(t, s, bob, 5550001)
+	// A chat belongs to one user, and moves to another only once the chat
+	// confirms: Bob's link opened in Anna's chat links nothing yet.
+	bobs, err := s.NewToken(bob.Id, 15*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Consume(bobs.Value, 5550001, "anna")
+	var pending *telegramlink.PendingMove
+	if !errors.As(err, &pending) || pending.User.Id != bob.Id {
+		t.Fatalf("Consume of Bob's token in Anna's chat: %v; want a PendingMove to Bob", err)
+	}
+	if chat, err := s.ChatID(anna.Id); err != nil || chat != 5550001 {
+		t.Errorf("Anna's chat before the confirmation = %d, %v; want 5550001", chat, err)
+	}
+	if _, err := s.ChatID(bob.Id); !errors.Is(err, telegramlink.ErrNotLinked) {
+		t.Errorf("Bob's chat before the confirmation: %v; want ErrNotLinked", err)
+	}
+	if _, err := s.Confirm(pending.ID, 5550002); !errors.Is(err, telegramlink.ErrBadToken) {
+		t.Errorf("Confirm from another chat: %v; want ErrBadToken", err)
+	}
+	// A declined move is gone; asked again, the chat says yes.
+	if err := s.Drop(pending.ID, 5550001); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Confirm(pending.ID, 5550001); !errors.Is(err, telegramlink.ErrBadToken) {
+		t.Errorf("Confirm of a declined move: %v; want ErrBadToken", err)
+	}
+	again, err := s.NewToken(bob.Id, 15*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err = s.Consume(again.Value, 5550001, "anna"); !errors.As(err, &pending) {
+		t.Fatalf("Consume of Bob's second token in Anna's chat: %v; want a PendingMove", err)
+	}
+	if u, err := s.Confirm(pending.ID, 5550001); err != nil || u.Id != bob.Id {
+		t.Fatalf("Confirm from the chat = %v, %v; want Bob", u, err)
+	}
+	if _, err := s.Confirm(pending.ID, 5550001); !errors.Is(err, telegramlink.ErrBadToken) {
+		t.Errorf("Confirm twice: %v; want ErrBadToken", err)
+	}
 	if _, err := s.ChatID(anna.Id); !errors.Is(err, telegramlink.ErrNotLinked) {
 		t.Errorf("Anna's chat after Bob linked it: %v; want ErrNotLinked", err)
 	}

@@ -4,10 +4,10 @@
 import { h } from '../dom.js';
 import { dateOnly, getLang, LANGS, t } from '../i18n.js';
 import { channelIcon, icon } from '../icons.js';
-import { currentUser, emit, loadDevices, loadTelegram, pb, state, updateUser } from '../store.js';
+import { currentUser, emit, loadChannels, loadDevices, loadTelegram, offers, pb, state, updateUser } from '../store.js';
 import { errorMessage, live, showError, spinner, toast } from '../ui.js';
 
-export const CHANNELS = ['email', 'telegram', 'webpush', 'inbox'];
+export const ALL_CHANNELS = ['email', 'telegram', 'webpush', 'inbox'];
 export const CATEGORIES = ['security', 'transactional', 'service', 'marketing'];
 
 // ---- profile -------------------------------------------------------------
@@ -232,17 +232,25 @@ function devicesBody() {
   ];
 }
 
-function channelsCard() {
+// Only the channels the shop runs are offered: no "Connect Telegram"
+// without a bot, no push without a VAPID subject.
+function channelCards() {
+  if (!state.channels.loaded) return spinner();
   const user = currentUser();
+  return [
+    offers('email') ? channelCard('email', h('p', { class: 'muted small' }, t('email.desc', { email: user.email }))) : null,
+    offers('telegram') ? channelCard('telegram', live(['telegram', 'lang'], telegramBody, { props: { class: 'channel-body' } })) : null,
+    offers('webpush') ? channelCard('webpush',
+      live(['push', 'lang'], pushBody, { props: { class: 'channel-body' } }),
+      live(['devices', 'lang'], devicesBody)) : null,
+    offers('inbox') ? channelCard('inbox', h('p', { class: 'muted small' }, t('inboxChannel.desc'))) : null,
+  ];
+}
+
+function channelsCard() {
   return h('section', { class: 'card', 'aria-labelledby': 'channels-title' },
     h('h2', { class: 'section-title', id: 'channels-title' }, icon('inbox'), t('settings.channels')),
-    h('div', { class: 'channel-grid' },
-      channelCard('email', h('p', { class: 'muted small' }, t('email.desc', { email: user.email }))),
-      channelCard('telegram', live(['telegram', 'lang'], telegramBody, { props: { class: 'channel-body' } })),
-      channelCard('webpush',
-        live(['push', 'lang'], pushBody, { props: { class: 'channel-body' } }),
-        live(['devices', 'lang'], devicesBody)),
-      channelCard('inbox', h('p', { class: 'muted small' }, t('inboxChannel.desc')))));
+    live(['channels', 'lang'], channelCards, { props: { class: 'channel-grid' } }));
 }
 
 // ---- preferences ---------------------------------------------------------
@@ -290,7 +298,9 @@ async function toggle(channel, category, input) {
 }
 
 function prefsMatrix() {
+  if (!state.channels.loaded) return spinner();
   const prefs = prefsOf(currentUser());
+  const CHANNELS = ALL_CHANNELS.filter(offers);
   return [
     h('table', { class: 'prefs', 'data-testid': 'prefs-matrix' },
       h('caption', { class: 'visually-hidden' }, t('settings.prefs')),
@@ -322,7 +332,7 @@ function prefsCard() {
   return h('section', { class: 'card', 'aria-labelledby': 'prefs-title' },
     h('h2', { class: 'section-title', id: 'prefs-title' }, icon('settings'), t('settings.prefs')),
     h('p', { class: 'muted small' }, t('settings.prefsHint')),
-    live(['user', 'lang'], prefsMatrix, { props: { class: 'prefs-wrap' } }));
+    live(['user', 'lang', 'channels'], prefsMatrix, { props: { class: 'prefs-wrap' } }));
 }
 
 export const settingsView = {
@@ -331,6 +341,7 @@ export const settingsView = {
   title: () => t('nav.settings'),
   render(_params, { changeLanguage }) {
     prefsError = '';
+    loadChannels().catch(showError);
     if (!state.telegram.loaded) loadTelegram().catch(showError);
     if (!state.devices.loaded) loadDevices().catch(showError);
     refreshPushState();
