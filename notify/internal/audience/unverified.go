@@ -1,7 +1,4 @@
-// Package audience decides, per recipient, whether a message may go out to
-// an address, beyond the customer's own preferences.
-//
-// What: the daily cap on addresses nobody has proven (DailyCap), kept in a
+// The daily cap on addresses nobody has proven (DailyCap), kept in a
 // plain table (CapTable) that no records API exposes.
 //
 // Why: anyone can sign up with someone else's email address, or type any
@@ -11,6 +8,7 @@
 // not verified therefore receives at most one message a day that is not
 // about the recipient's own doing (see Exempt), however many accounts name
 // it.
+
 package audience
 
 import (
