@@ -67,4 +67,7 @@ const (
 	// auth.email-changed (the latter to the old address too) in the
 	// transaction of a write that changes a user's password or email.
 	HookSecurityAlerts = "__notifySecurityAlerts__"
+
+	// HookTimezone refuses a users.timezone that is not an IANA timezone.
+	HookTimezone = "__notifyTimezone__"
 )

@@ -194,6 +194,12 @@ type Config struct {
 
 	// Now returns the current time. Default: time.Now.
 	Now func() time.Time
+
+	// Timezone is the IANA timezone (e.g. "Europe/Moscow") of recipients
+	// who set none in users.timezone: date rules' "at", send windows and
+	// the templates' datetime use it. Register refuses a name that is not
+	// one. Default: UTC (NOTIFY_TIMEZONE).
+	Timezone string
 }
 
 // Defaults of Config that are the plugin's own; the queue's are named in
@@ -223,6 +229,9 @@ type plugin struct {
 	telegram    *telegram.Channel // nil unless a bot token is configured
 	stopPolling context.CancelFunc
 	pollingDone chan struct{}
+
+	// zone is Config.Timezone loaded; nil means UTC.
+	zone *time.Location
 }
 
 // MustRegister registers the plugin and panics on error.
@@ -278,6 +287,9 @@ func Register(app core.App, cfg Config) error {
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 
 	p := &plugin{app: app, cfg: cfg, templates: render.NewCache(TemplatesCollection)}
+	if err := p.setupTime(); err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
 	p.senders = map[string]channels.Channel{
 		channels.Email: newSettingsMailer(app, cfg.EmailConnections, cfg.EmailTLS),
 		channels.Inbox: inboxChannel{},
@@ -315,7 +327,7 @@ func Register(app core.App, cfg Config) error {
 		ShutdownGrace: cfg.ShutdownGrace,
 		Retry:         outbox.RetryPolicy{MaxAttempts: cfg.MaxAttempts, Backoff: cfg.Backoff},
 		Now:           cfg.Now,
-	}, p.deliver)
+	}, p.deliverTimed)
 	if err != nil {
 		return fmt.Errorf("notify: %w", err)
 	}
@@ -457,7 +469,8 @@ func (p *plugin) bindEnqueue() {
 	execute := func(event string) func(e *core.RecordEvent) error {
 		return func(e *core.RecordEvent) error {
 			candidates := p.rules.Load().Match(e.Record.Collection().Name, event)
-			if len(candidates) == 0 {
+			dated := p.rules.Load().Match(e.Record.Collection().Name, rules.EventDate)
+			if len(candidates) == 0 && len(dated) == 0 {
 				return e.Next()
 			}
 			original := e.App
@@ -473,7 +486,10 @@ func (p *plugin) bindEnqueue() {
 					if err := e.Next(); err != nil {
 						return err
 					}
-					return p.enqueueWrite(txApp, e.Record, ev)
+					if err := p.enqueueWrite(txApp, e.Record, ev); err != nil {
+						return err
+					}
+					return p.scheduleDates(txApp, e.Record, event, dated)
 				}
 				if err := e.Next(); err != nil {
 					return err
@@ -482,7 +498,10 @@ func (p *plugin) bindEnqueue() {
 				if err != nil {
 					return err
 				}
-				return p.enqueueWrite(txApp, e.Record, ev)
+				if err := p.enqueueWrite(txApp, e.Record, ev); err != nil {
+					return err
+				}
+				return p.scheduleDates(txApp, e.Record, event, dated)
 			})
 		}
 	}

@@ -23,7 +23,9 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	texttemplate "text/template"
+	"time"
 
 	"github.com/pbnotify/pbnotify/channels"
 	"github.com/pocketbase/pocketbase/core"
@@ -49,6 +51,23 @@ type View struct {
 	// free-form: a template is not refused on save for naming one the
 	// sample lacks (see Validate).
 	Data map[string]any
+	// Items are, in a digest, the triggering records oldest first (Record
+	// is then the newest), and Count how many triggered (it may exceed
+	// len(Items), which is capped); nil and 0 for other messages.
+	Items []map[string]any
+	Count int
+
+	// loc is the recipient's timezone, for datetime; nil is UTC.
+	loc *time.Location
+}
+
+// SetLocation sets the timezone the templates' datetime prints in and
+// .User.Timezone names.
+func (v *View) SetLocation(loc *time.Location) {
+	v.loc = loc
+	if loc != nil {
+		v.User.Timezone = loc.String()
+	}
 }
 
 // Shop is the sender's identity, shown in every email's layout.
@@ -75,6 +94,9 @@ type Recipient struct {
 	Name   string
 	Email  string
 	Locale string
+	// Timezone is the IANA timezone the message is written for: the
+	// user's own, else the shop's default, else "UTC".
+	Timezone string
 }
 
 // Rendered is a message rendered for a channel. Fields the channel does
@@ -155,6 +177,11 @@ type executor interface {
 type Template struct {
 	key, locale string
 	fields      map[string]executor
+	src         Source
+	// zones holds the fields compiled for other timezones than UTC, by
+	// zone name: datetime is bound at compile time, and a compiled
+	// template cannot be given other functions safely while others run it.
+	zones sync.Map // string → map[string]executor
 }
 
 // Key is the template's key, e.g. "order.shipped".
@@ -166,8 +193,32 @@ func (t *Template) Locale() string { return t.locale }
 // Compile parses every field of src. A field that does not parse is
 // reported as a *FieldError.
 func Compile(src Source) (*Template, error) {
-	funcs := templateFuncs(src.Locale)
-	t := &Template{key: src.Key, locale: src.Locale, fields: map[string]executor{}}
+	fields, err := compileFields(src, time.UTC)
+	if err != nil {
+		return nil, err
+	}
+	return &Template{key: src.Key, locale: src.Locale, fields: fields, src: src}, nil
+}
+
+// fieldsIn returns the fields compiled for loc, compiling them on first use.
+func (t *Template) fieldsIn(loc *time.Location) (map[string]executor, error) {
+	if loc == nil || loc == time.UTC {
+		return t.fields, nil
+	}
+	if f, ok := t.zones.Load(loc.String()); ok {
+		return f.(map[string]executor), nil
+	}
+	f, err := compileFields(t.src, loc)
+	if err != nil {
+		return nil, err
+	}
+	t.zones.Store(loc.String(), f)
+	return f, nil
+}
+
+func compileFields(src Source, loc *time.Location) (map[string]executor, error) {
+	funcs := templateFuncs(src.Locale, loc)
+	out := map[string]executor{}
 	for _, f := range []struct {
 		name, body string
 		html       bool
@@ -193,9 +244,9 @@ func Compile(src Source) (*Template, error) {
 		if err != nil {
 			return nil, &FieldError{f.name, err}
 		}
-		t.fields[f.name] = ex
+		out[f.name] = ex
 	}
-	return t, nil
+	return out, nil
 }
 
 // Render executes the fields channel uses (every field for All or a
@@ -203,6 +254,10 @@ func Compile(src Source) (*Template, error) {
 // HTML only for email and All. The first failing field is reported as a
 // *FieldError with the executor's line information.
 func (t *Template) Render(v *View, channel string) (*Rendered, error) {
+	compiled, err := t.fieldsIn(v.loc)
+	if err != nil {
+		return nil, err
+	}
 	fields, listed := channelFields[channel]
 	var firstErr error
 	exec := func(field string) string {
@@ -210,7 +265,7 @@ func (t *Template) Render(v *View, channel string) (*Rendered, error) {
 			return ""
 		}
 		var b strings.Builder
-		if err := t.fields[field].Execute(&b, v); err != nil {
+		if err := compiled[field].Execute(&b, v); err != nil {
 			firstErr = &FieldError{field, err}
 		}
 		return b.String()

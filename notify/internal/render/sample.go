@@ -21,6 +21,9 @@ func Sample(app core.App, coll *core.Collection, shop Shop, locale string) *View
 		Locale: locale,
 	}
 	v.Link = v.Shop.URL + "/#/" + coll.Name + "/" + v.Record["id"].(string)
+	// A digest template ranges over .Items; any template may use .Count.
+	v.Items, v.Count = []map[string]any{v.Record}, 1
+	v.SetLocation(time.UTC)
 	for _, f := range coll.Fields {
 		rel, ok := f.(*core.RelationField)
 		if !ok || rel.IsMultiple() {
