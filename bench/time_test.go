@@ -1,0 +1,61 @@
+package bench
+
+import (
+	"testing"
+	"time"
+
+	"github.com/pbnotify/pbnotify/internal/shoptest"
+	"github.com/pbnotify/pbnotify/notify"
+	"github.com/pocketbase/dbx"
+)
+
+// BenchmarkOrderCreateDateRule compares order creation with a date rule
+// active on orders (a reminder 72 hours after each order is created,
+// scheduled in the order's transaction) and 100,000 such reminders
+// already waiting, against the same shop without the rule. The ratio is
+// orders/s with the rule ÷ without; near 1 means scheduling costs little.
+//
+//	go test -run '^$' -bench OrderCreateDateRule -benchtime 4x ./bench/
+func BenchmarkOrderCreateDateRule(b *testing.B) {
+	with := shoptest.New(b, shoptest.Options{Config: notify.Config{DisableDispatcher: true}})
+	without := shoptest.New(b, shoptest.Options{Config: notify.Config{DisableDispatcher: true}})
+	admin := with.SuperuserToken()
+	with.MustDo(200, "POST", "/api/collections/notifyRules/records", admin, map[string]any{
+		"name": "Three days after", "active": true, "collection": "orders", "event": "date",
+		"dateField": "created", "offset": "72h", "recipient": "customer", "template": "order.created",
+		"channels": []string{"email"}, "category": "service",
+	})
+	cw := with.SignUp("Anna", "anna@example.org", "en")
+	cwo := without.SignUp("Anna", "anna@example.org", "en")
+	now := time.Now().UTC()
+	_, err := with.App.DB().NewQuery(`WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM seq WHERE i < 100000)
+		INSERT INTO notifyMessages (id, channel, status, attempts, runAt, sourceCollection, sourceRecord, data, dedupeKey, created, updated)
+		SELECT printf('f%014d', i), 'email', 'queued', 0,
+			strftime('%Y-%m-%d %H:%M:%f', {:from}, '+' || (i % 525600) || ' minutes') || 'Z', 'orders', printf('o%014d', i), '{}', 'f' || i, {:from}, {:from} FROM seq`).
+		Bind(dbx.Params{"from": now.Add(time.Hour).Format("2006-01-02 15:04:05")}).Execute()
+	if err != nil {
+		b.Fatal(err)
+	}
+	const perRound = 300
+	createOrders(b, with, cw, 50) // warm up both
+	createOrders(b, without, cwo, 50)
+	if n := len(with.Messages("rule.name = 'Three days after' && status = 'queued'")); n != 50 {
+		b.Fatalf("%d reminders scheduled for 50 orders; want 50", n)
+	}
+	b.ResetTimer()
+	var tWith, tWithout time.Duration
+	for i := 0; i < b.N; i++ {
+		if i%2 == 0 {
+			tWith += createOrders(b, with, cw, perRound)
+			tWithout += createOrders(b, without, cwo, perRound)
+		} else {
+			tWithout += createOrders(b, without, cwo, perRound)
+			tWith += createOrders(b, with, cw, perRound)
+		}
+	}
+	b.StopTimer()
+	orders := float64(b.N * perRound)
+	b.ReportMetric(orders/tWith.Seconds(), "orders/s-daterule")
+	b.ReportMetric(orders/tWithout.Seconds(), "orders/s-without")
+	b.ReportMetric(tWithout.Seconds()/tWith.Seconds(), "ratio")
+}
