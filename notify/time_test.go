@@ -467,6 +467,11 @@ func TestTimeFieldsValidated(t *testing.T) {
 		good[k] = v
 	}
 	s.MustDo(200, "POST", "/api/collections/notifyRules/records", admin, good)
+	// The date field of an active date rule cannot be deleted from under it.
+	s.appts.Fields.RemoveByName("startsAt")
+	if err := s.App.Save(s.appts); err == nil || !strings.Contains(err.Error(), "Bad") {
+		t.Errorf("deleting startsAt under an active date rule = %v; want refused, naming the rule", err)
+	}
 }
 
 func TestUserTimezoneValidated(t *testing.T) {
