@@ -70,4 +70,8 @@ const (
 
 	// HookTimezone refuses a users.timezone that is not an IANA timezone.
 	HookTimezone = "__notifyTimezone__"
+
+	// HookDateBackfill schedules a date rule, when it is saved active, for
+	// the records already there, in the save's transaction.
+	HookDateBackfill = "__notifyDateBackfill__"
 )

@@ -13,6 +13,7 @@ import (
 	"github.com/pbnotify/pbnotify/notify/internal/outbox"
 	"github.com/pbnotify/pbnotify/notify/internal/rules"
 	"github.com/pbnotify/pbnotify/notify/internal/schedule"
+	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/hook"
 )
@@ -31,6 +32,7 @@ func (p *plugin) setupTime() error {
 		}
 		p.zone = loc
 	}
+	p.bindDateBackfill()
 	p.app.OnRecordValidate(p.cfg.UsersCollection).Bind(&hook.Handler[*core.RecordEvent]{
 		Id: HookTimezone,
 		Func: func(e *core.RecordEvent) error {
@@ -362,4 +364,65 @@ func (p *plugin) scheduleDates(txApp core.App, rec *core.Record, event string, d
 	}
 	p.noteDue(rec, due)
 	return nil
+}
+
+// bindDateBackfill schedules a date rule for the records already there
+// when it is saved active (created, activated, or its timing changed), in
+// the rule save's transaction: a birthday rule added to a shop with
+// customers greets them too, and a changed offset moves what is queued.
+// Large collections make the save take a while (a few thousand records a
+// second); it runs once per save.
+func (p *plugin) bindDateBackfill() {
+	backfill := func(e *core.RecordEvent) error {
+		if err := e.Next(); err != nil {
+			return err
+		}
+		rule, err := rules.FromRecord(e.Record)
+		if err != nil || !rule.Active || rule.Event != rules.EventDate {
+			return nil // refused by validation, or nothing to schedule
+		}
+		if err := p.backfill(e.App, rule); err != nil {
+			return fmt.Errorf("notify: scheduling rule %q for the existing records: %w", rule.Name, err)
+		}
+		return nil
+	}
+	// After the system handler (99), which opened the transaction and set
+	// e.App to it.
+	p.app.OnRecordCreateExecute(RulesCollection).Bind(&hook.Handler[*core.RecordEvent]{Id: HookDateBackfill, Priority: 100, Func: backfill})
+	p.app.OnRecordUpdateExecute(RulesCollection).Bind(&hook.Handler[*core.RecordEvent]{Id: HookDateBackfill, Priority: 100, Func: backfill})
+}
+
+// backfillBatch is how many records backfill reads at a time.
+const backfillBatch = 500
+
+// backfill runs scheduleWrite for rule on every record of its collection
+// whose date field is set, on txApp.
+func (p *plugin) backfill(txApp core.App, rule *Rule) error {
+	coll, err := txApp.FindCollectionByNameOrId(rule.Collection)
+	if err != nil {
+		return err
+	}
+	if coll.Fields.GetByName(rule.DateField) == nil {
+		return nil // Check refuses it; an inactive rule is not checked
+	}
+	last := ""
+	for {
+		var batch []*core.Record
+		err := txApp.RecordQuery(coll).
+			AndWhere(dbx.NewExp("[["+rule.DateField+"]] != ''")).
+			AndWhere(dbx.NewExp("[[id]] > {:last}", dbx.Params{"last": last})).
+			OrderBy("id").Limit(backfillBatch).All(&batch)
+		if err != nil {
+			return err
+		}
+		for _, rec := range batch {
+			if _, err := p.scheduleWrite(txApp, rec, rules.EventUpdate, []*Rule{rule}); err != nil {
+				return err
+			}
+		}
+		if len(batch) < backfillBatch {
+			return nil
+		}
+		last = batch[len(batch)-1].Id
+	}
 }

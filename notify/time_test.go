@@ -516,3 +516,24 @@ func TestShopTimezone(t *testing.T) {
 		t.Errorf("reminder due %v; want 10:00 in Tokyo (%v)", runAt(msgs[0]).UTC(), want.UTC())
 	}
 }
+
+func TestDateRuleForExistingRecords(t *testing.T) {
+	t.Parallel()
+	s := newSalon(t, june1)
+	start := june1.Add(72 * time.Hour)
+	a := s.book("Haircut", start)
+	s.book("Walk-in", time.Time{}) // no date: nothing to schedule
+	// A rule added later schedules the appointments already booked.
+	rule := s.rule(map[string]any{"event": "date", "dateField": "startsAt", "offset": "-24h"})
+	msgs := s.of(rule)
+	if len(msgs) != 1 || msgs[0].GetString("sourceRecord") != a.Id || !runAt(msgs[0]).Equal(start.Add(-24*time.Hour)) {
+		t.Fatalf("after adding the rule: %d messages; want the haircut's, due a day before", len(msgs))
+	}
+	// Changing its offset moves what is queued.
+	rule.Set("offset", "-2h")
+	s.must(s.App.Save(rule))
+	msgs = s.of(rule)
+	if len(msgs) != 1 || msgs[0].GetString("status") != notify.StatusQueued || !runAt(msgs[0]).Equal(start.Add(-2*time.Hour)) {
+		t.Fatalf("after changing the offset: %s due %v; want one queued, due two hours before", statuses(msgs), runAt(msgs[0]))
+	}
+}
