@@ -409,7 +409,7 @@ func (p *plugin) backfill(txApp core.App, rule *Rule) error {
 	for {
 		var batch []*core.Record
 		err := txApp.RecordQuery(coll).
-			AndWhere(dbx.NewExp("[["+rule.DateField+"]] != ''")).
+			AndWhere(dbx.NewExp("[[" + rule.DateField + "]] != ''")).
 			AndWhere(dbx.NewExp("[[id]] > {:last}", dbx.Params{"last": last})).
 			OrderBy("id").Limit(backfillBatch).All(&batch)
 		if err != nil {
