@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -17,6 +18,12 @@ import (
 //
 //	go test -run '^$' -bench OrderCreateDateRule -benchtime 4x ./bench/
 func BenchmarkOrderCreateDateRule(b *testing.B) {
+	for _, future := range []int{0, 100_000} {
+		b.Run(fmt.Sprintf("future=%d", future), func(b *testing.B) { orderCreateDateRule(b, future) })
+	}
+}
+
+func orderCreateDateRule(b *testing.B, future int) {
 	with := shoptest.New(b, shoptest.Options{Config: notify.Config{DisableDispatcher: true}})
 	without := shoptest.New(b, shoptest.Options{Config: notify.Config{DisableDispatcher: true}})
 	admin := with.SuperuserToken()
@@ -28,12 +35,12 @@ func BenchmarkOrderCreateDateRule(b *testing.B) {
 	cw := with.SignUp("Anna", "anna@example.org", "en")
 	cwo := without.SignUp("Anna", "anna@example.org", "en")
 	now := time.Now().UTC()
-	_, err := with.App.DB().NewQuery(`WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM seq WHERE i < 100000)
+	_, err := with.App.DB().NewQuery(`WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM seq WHERE i < {:n})
 		INSERT INTO notifyMessages (id, channel, status, attempts, runAt, sourceCollection, sourceRecord, data, dedupeKey, created, updated)
 		SELECT printf('f%014d', i), 'email', 'queued', 0,
 			strftime('%Y-%m-%d %H:%M:%f', {:from}, '+' || (i % 525600) || ' minutes') || 'Z', 'orders', printf('o%014d', i), '{}', 'f' || i, {:from}, {:from} FROM seq`).
-		Bind(dbx.Params{"from": now.Add(time.Hour).Format("2006-01-02 15:04:05")}).Execute()
-	if err != nil {
+		Bind(dbx.Params{"n": future, "from": now.Add(time.Hour).Format("2006-01-02 15:04:05")}).Execute()
+	if err != nil && future > 0 {
 		b.Fatal(err)
 	}
 	const perRound = 300

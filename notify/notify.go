@@ -489,7 +489,8 @@ func (p *plugin) bindEnqueue() {
 					if err := p.enqueueWrite(txApp, e.Record, ev); err != nil {
 						return err
 					}
-					return p.scheduleDates(txApp, e.Record, event, dated)
+					_, err = p.scheduleDates(txApp, e.Record, event, dated, &ev)
+					return err
 				}
 				if err := e.Next(); err != nil {
 					return err
@@ -498,10 +499,17 @@ func (p *plugin) bindEnqueue() {
 				if err != nil {
 					return err
 				}
+				// Date rules move or cancel what they queued before, and
+				// add their new messages to the write's (time.go).
+				moved, err := p.scheduleDates(txApp, e.Record, event, dated, &ev)
+				if err != nil {
+					return err
+				}
 				if err := p.enqueueWrite(txApp, e.Record, ev); err != nil {
 					return err
 				}
-				return p.scheduleDates(txApp, e.Record, event, dated)
+				p.noteDue(e.Record, moved)
+				return nil
 			})
 		}
 	}

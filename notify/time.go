@@ -61,39 +61,41 @@ func (p *plugin) timezoneOf(user *core.Record) *time.Location {
 // exactly one queued message at the rule's moment, moved (with the newer
 // record snapshot) when the date changes, cancelled when the record is
 // deleted, its date is emptied or passed, or it no longer matches the
-// condition. It returns when the messages it queued or moved are due.
-func (p *plugin) scheduleWrite(txApp core.App, rec *core.Record, event string, dated []*Rule) (map[string]time.Time, error) {
+// condition. It returns the matches to enqueue (recipients with no
+// message yet) and when the messages it moved are due.
+func (p *plugin) scheduleWrite(txApp core.App, rec *core.Record, event string, dated []*Rule) (fresh []rules.Match, due map[string]time.Time, err error) {
 	if len(dated) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	now := p.cfg.Now().UTC()
-	due := map[string]time.Time{}
+	due = map[string]time.Time{}
 	var snapshot []byte
-	var fresh []rules.Match
 	for _, rule := range dated {
-		pending, err := schedule.PendingOf(txApp, rule.ID, rec.Collection().Name, rec.Id)
-		if err != nil {
-			return nil, err
+		var pending []schedule.Pending
+		if event != rules.EventCreate { // a new record has nothing queued yet
+			if pending, err = schedule.PendingOf(txApp, rule.ID, rec.Collection().Name, rec.Id); err != nil {
+				return nil, nil, err
+			}
 		}
 		if event == rules.EventDelete {
 			if err := schedule.Cancel(txApp, ids(pending), fmt.Sprintf("the %s record was deleted", rec.Collection().Name), now); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			continue
 		}
 		// Who gets it, and when; why not, for the messages that go.
 		moments, why, unevaluable, err := p.momentsOf(txApp, rec, rule, now)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if unevaluable != nil {
 			if err := p.recordUnevaluable(txApp, rec, []rules.Unevaluable{*unevaluable}); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
-		if snapshot == nil && len(moments) > 0 {
+		if snapshot == nil && len(moments) > 0 && len(pending) > 0 {
 			if snapshot, err = json.Marshal(exportRecord(rec)); err != nil {
-				return nil, fmt.Errorf("record snapshot: %w", err)
+				return nil, nil, fmt.Errorf("record snapshot: %w", err)
 			}
 		}
 		var cancel []string
@@ -107,11 +109,11 @@ func (p *plugin) scheduleWrite(txApp core.App, rec *core.Record, event string, d
 			key := rules.DedupeKey(rule.ID, rec.Id, dateTrigger(at), m.Channel, m.User)
 			ok, err := schedule.Move(txApp, m.ID, at, snapshot, key, now)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			if !ok { // that moment went out already
 				if err := schedule.Cancel(txApp, []string{m.ID}, "a message for "+at.UTC().Format(time.RFC3339)+" was already handled", now); err != nil {
-					return nil, err
+					return nil, nil, err
 				}
 				continue
 			}
@@ -119,7 +121,7 @@ func (p *plugin) scheduleWrite(txApp core.App, rec *core.Record, event string, d
 			due[m.Channel] = earlier(due[m.Channel], at)
 		}
 		if err := schedule.Cancel(txApp, cancel, why, now); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for user, at := range moments {
 			if !moved[user] {
@@ -127,14 +129,7 @@ func (p *plugin) scheduleWrite(txApp core.App, rec *core.Record, event string, d
 			}
 		}
 	}
-	msgs, err := p.enqueue(txApp, rec, fresh)
-	if err != nil {
-		return nil, err
-	}
-	for _, m := range msgs {
-		due[m.Channel] = earlier(due[m.Channel], m.RunAt)
-	}
-	return due, nil
+	return fresh, due, nil
 }
 
 // momentsOf is, for a date rule and a written record, when each recipient
@@ -350,20 +345,21 @@ func (p *plugin) nextOccurrence(job outbox.Job) *outbox.Message {
 	}
 }
 
-// scheduleDates is scheduleWrite for the enqueue hook: its errors are the
-// write's server errors, and its due times wake the dispatcher after the
-// commit.
-func (p *plugin) scheduleDates(txApp core.App, rec *core.Record, event string, dated []*Rule) error {
-	due, err := p.scheduleWrite(txApp, rec, event, dated)
+// scheduleDates is scheduleWrite for the enqueue hook: it adds the new
+// messages to the write's, ev, so they are inserted with them in one
+// statement, and returns when the moved ones are due. Its errors are the
+// write's server errors.
+func (p *plugin) scheduleDates(txApp core.App, rec *core.Record, event string, dated []*Rule, ev *evaluated) (map[string]time.Time, error) {
+	fresh, moved, err := p.scheduleWrite(txApp, rec, event, dated)
 	if err != nil {
 		var we *writeError
 		if errors.As(err, &we) {
-			return err
+			return nil, err
 		}
-		return serverError(fmt.Errorf("notify: date rules: %w", err))
+		return nil, serverError(fmt.Errorf("notify: date rules: %w", err))
 	}
-	p.noteDue(rec, due)
-	return nil
+	ev.matches = append(ev.matches, fresh...)
+	return moved, nil
 }
 
 // bindDateBackfill schedules a date rule for the records already there
@@ -416,7 +412,11 @@ func (p *plugin) backfill(txApp core.App, rule *Rule) error {
 			return err
 		}
 		for _, rec := range batch {
-			if _, err := p.scheduleWrite(txApp, rec, rules.EventUpdate, []*Rule{rule}); err != nil {
+			fresh, _, err := p.scheduleWrite(txApp, rec, rules.EventUpdate, []*Rule{rule})
+			if err != nil {
+				return err
+			}
+			if _, err := p.enqueue(txApp, rec, fresh); err != nil {
 				return err
 			}
 		}

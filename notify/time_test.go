@@ -537,3 +537,25 @@ func TestDateRuleForExistingRecords(t *testing.T) {
 		t.Fatalf("after changing the offset: %s due %v; want one queued, due two hours before", statuses(msgs), runAt(msgs[0]))
 	}
 }
+
+func TestDigestWaitsForTheWindow(t *testing.T) {
+	t.Parallel()
+	night := time.Date(2026, 6, 1, 23, 0, 0, 0, moscow)
+	s := newSalonWith(t, night, notify.Config{})
+	s.template("appointment.digest", "Your {{.Count}} bookings", "{{range .Items}}[{{.service}}]{{end}}")
+	rule := s.rule(map[string]any{"event": "create", "template": "appointment.digest", "digest": "10m", "window": "09:00-21:00"})
+	s.book("Haircut", night.Add(48*time.Hour))
+	s.Clock.Advance(10 * time.Minute)
+	s.work() // closes at 23:10, outside the window: waits for 09:00
+	// Still open while it waits: a later booking joins it.
+	s.Clock.Advance(20 * time.Minute)
+	s.book("Shave", night.Add(48*time.Hour))
+	if msgs := s.of(rule); len(msgs) != 1 || msgs[0].GetString("status") != notify.StatusQueued {
+		t.Fatalf("at 23:30: %s; want one digest waiting", statuses(msgs))
+	}
+	s.Clock.Set(time.Date(2026, 6, 2, 9, 0, 0, 0, moscow))
+	s.work()
+	if mails := s.mails("Your 2 bookings"); len(mails) != 1 || !strings.Contains(mails[0], "[Haircut][Shave]") {
+		t.Errorf("at 09:00: %d digests of two; want one listing both", len(mails))
+	}
+}
