@@ -81,5 +81,5 @@ func init() {
 			}
 		}
 		return nil
-	}, nil)
+	}, nil, "1750000000_appointments.go") // named: see the README's plugin section
 }
