@@ -495,8 +495,8 @@ func TestDatetimeInRussian(t *testing.T) {
 	s.work()
 	// No timezone of her own and none for the shop: UTC.
 	msgs := s.of(rule)
-	if len(msgs) != 1 || msgs[0].GetString("status") != notify.StatusSent || msgs[0].GetString("body") != "Стрижка at 3 июня 2026, 21:30 (UTC)" {
-		t.Errorf("sent %s %q; want the body Стрижка at 3 июня 2026, 21:30 (UTC)", statuses(msgs), msgs[0].GetString("body"))
+	if len(msgs) != 1 || msgs[0].GetString("status") != notify.StatusSent || !strings.HasPrefix(msgs[0].GetString("body"), "Стрижка at 3 июня 2026, 21:30 (UTC)") {
+		t.Errorf("sent %s %q; want the body to start Стрижка at 3 июня 2026, 21:30 (UTC)", statuses(msgs), msgs[0].GetString("body"))
 	}
 }
 
