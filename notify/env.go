@@ -27,6 +27,7 @@ func ConfigFromEnv() (Config, error) {
 		SMSFrom:               strings.TrimSpace(os.Getenv("NOTIFY_SMS_FROM")),
 		WebhookURL:            strings.TrimSpace(os.Getenv("NOTIFY_WEBHOOK_URL")),
 		WebhookSecret:         strings.TrimSpace(os.Getenv("NOTIFY_WEBHOOK_SECRET")),
+		Timezone:              strings.TrimSpace(os.Getenv("NOTIFY_TIMEZONE")),
 	}
 	var err error
 	if cfg.Workers, err = envCount("NOTIFY_WORKERS"); err != nil {

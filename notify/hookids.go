@@ -93,4 +93,11 @@ const (
 	// HookChannelsRoute serves GET /api/notify/channels: the customer
 	// channels this shop runs, for anyone.
 	HookChannelsRoute = "__notifyChannelsRoute__"
+
+	// HookTimezone refuses a users.timezone that is not an IANA timezone.
+	HookTimezone = "__notifyTimezone__"
+
+	// HookDateBackfill schedules a date rule, when it is saved active, for
+	// the records already there, in the save's transaction.
+	HookDateBackfill = "__notifyDateBackfill__"
 )

@@ -209,6 +209,12 @@ type Config struct {
 
 	// Now returns the current time. Default: time.Now.
 	Now func() time.Time
+
+	// Timezone is the IANA timezone (e.g. "Europe/Moscow") of recipients
+	// who set none in users.timezone: date rules' "at", send windows and
+	// the templates' datetime use it. Register refuses a name that is not
+	// one. Default: UTC (NOTIFY_TIMEZONE).
+	Timezone string
 }
 
 // Defaults of Config that are the plugin's own; the queue's are named in
@@ -243,6 +249,8 @@ type plugin struct {
 	pollingDone chan struct{}
 
 	brand render.BrandCache // the notifyBrand record, for the email layout
+	// zone is Config.Timezone loaded; nil means UTC.
+	zone *time.Location
 }
 
 // MustRegister registers the plugin and panics on error.
@@ -299,6 +307,9 @@ func Register(app core.App, cfg Config) error {
 	registerMigration(cfg.UsersCollection)
 
 	p := &plugin{app: app, cfg: cfg, templates: render.NewCache(TemplatesCollection), settings: newSettingsCopy(app)}
+	if err := p.setupTime(); err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
 	p.senders = map[string]channels.Channel{
 		channels.Email: newSettingsMailer(p.settings, cfg.EmailConnections, cfg.EmailTLS),
 		channels.Inbox: inboxChannel{},
@@ -336,7 +347,7 @@ func Register(app core.App, cfg Config) error {
 		ShutdownGrace: cfg.ShutdownGrace,
 		Retry:         outbox.RetryPolicy{MaxAttempts: cfg.MaxAttempts, Backoff: cfg.Backoff},
 		Now:           cfg.Now,
-	}, p.deliver)
+	}, p.deliverTimed)
 	if err != nil {
 		return fmt.Errorf("notify: %w", err)
 	}
@@ -483,7 +494,8 @@ func (p *plugin) bindEnqueue() {
 	execute := func(event string) func(e *core.RecordEvent) error {
 		return func(e *core.RecordEvent) error {
 			candidates := p.rules.Load().Match(e.Record.Collection().Name, event)
-			if len(candidates) == 0 {
+			dated := p.rules.Load().Match(e.Record.Collection().Name, rules.EventDate)
+			if len(candidates) == 0 && len(dated) == 0 {
 				return e.Next()
 			}
 			original := e.App
@@ -499,7 +511,11 @@ func (p *plugin) bindEnqueue() {
 					if err := e.Next(); err != nil {
 						return err
 					}
-					return p.enqueueWrite(txApp, e.Record, ev)
+					if err := p.enqueueWrite(txApp, e.Record, ev); err != nil {
+						return err
+					}
+					_, err = p.scheduleDates(txApp, e.Record, event, dated, &ev)
+					return err
 				}
 				if err := e.Next(); err != nil {
 					return err
@@ -508,7 +524,17 @@ func (p *plugin) bindEnqueue() {
 				if err != nil {
 					return err
 				}
-				return p.enqueueWrite(txApp, e.Record, ev)
+				// Date rules move or cancel what they queued before, and
+				// add their new messages to the write's (time.go).
+				moved, err := p.scheduleDates(txApp, e.Record, event, dated, &ev)
+				if err != nil {
+					return err
+				}
+				if err := p.enqueueWrite(txApp, e.Record, ev); err != nil {
+					return err
+				}
+				p.noteDue(e.Record, moved)
+				return nil
 			})
 		}
 	}

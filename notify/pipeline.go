@@ -84,6 +84,10 @@ func (p *plugin) deliver(ctx context.Context, job outbox.Job) outbox.Outcome {
 			return p.passOver(rule, job, reason)
 		}
 	}
+	// Window: a message due at the recipient's night waits for the morning.
+	if out, wait := p.holdForWindow(rule, job, user); wait {
+		return out
+	}
 	sender := p.senders[job.Channel]
 
 	// Render: only the fields this channel uses.

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"github.com/pbnotify/pbnotify/notify/internal/render"
+	"github.com/pbnotify/pbnotify/notify/internal/schedule"
 	"github.com/pocketbase/pocketbase/core"
 )
 
@@ -41,10 +42,22 @@ func (p *plugin) view(user *core.Record, collection, recordID string, data map[s
 		}
 		data = record
 	}
-	vw := render.Viewer{App: p.app, Shop: p.shop()}
+	digest, isDigest := schedule.DigestOf(data)
+	if isDigest {
+		// The template sees every record as .Items and the newest as .Record.
+		data = map[string]any{}
+		if n := len(digest.Items); n > 0 {
+			data = digest.Items[n-1]
+			recordID, _ = data["id"].(string)
+		}
+	}
+	vw := render.Viewer{App: p.app, Shop: p.shop(), Timezone: p.zone}
 	v, err := vw.View(user, collection, recordID, data, locale)
 	if err != nil {
 		return nil, err
+	}
+	if isDigest {
+		v.Items, v.Count = digest.Items, digest.Count
 	}
 	v.Data = sent
 	return v, nil

@@ -182,6 +182,10 @@ func (p *plugin) enqueue(txApp core.App, rec *core.Record, matches []rules.Match
 			// Nobody home on any channel: one row shows the owner why.
 			chans, note = []string{m.Rule.FirstChannel()}, ""
 		}
+		runAt := now.Add(m.Rule.Delay)
+		if !m.RunAt.IsZero() {
+			runAt = m.RunAt // a date rule's moment
+		}
 		for _, ch := range chans {
 			msgs = append(msgs, outbox.Message{
 				Rule:             m.Rule.ID,
@@ -192,11 +196,16 @@ func (p *plugin) enqueue(txApp core.App, rec *core.Record, matches []rules.Match
 				SourceCollection: rec.Collection().Name,
 				SourceRecord:     rec.Id,
 				Data:             snapshot,
-				RunAt:            now.Add(m.Rule.Delay),
+				RunAt:            runAt,
 				DedupeKey:        rules.DedupeKey(m.Rule.ID, rec.Id, m.Trigger, ch, m.UserID),
 				Error:            note,
 			})
 		}
+	}
+	// Debounce, digest and throttle (time.go).
+	msgs, err = p.shapeTimed(txApp, msgs, now)
+	if err != nil {
+		return nil, err
 	}
 	if _, err := outbox.Insert(txApp, msgs, now); err != nil {
 		return nil, err

@@ -81,8 +81,10 @@ func InstallCollections(app core.App, usersCollection string) error {
 	if err != nil {
 		return fmt.Errorf("InstallCollections: %w", err)
 	}
+	messages := outbox.NewCollection(users.Id, rules.Id, allChannels)
+	audience.AddIndexes(messages) // the throttle's count
 	for _, c := range []*core.Collection{
-		outbox.NewCollection(users.Id, rules.Id, allChannels),
+		messages,
 		pushsub.NewCollection(users.Id),
 		telegramlink.NewCollection(users.Id),
 		render.NewBrandCollection(),
@@ -207,7 +209,8 @@ func rulesCollection() *core.Collection {
 		&core.TextField{Name: "name", Required: true, Max: 200, Presentable: true},
 		&core.BoolField{Name: "active"},
 		&core.TextField{Name: "collection", Required: true, Max: 100, Help: "Collection whose records trigger the rule"},
-		&core.SelectField{Name: "event", Required: true, MaxSelect: 1, Values: []string{"create", "update", "delete"}},
+		&core.SelectField{Name: "event", Required: true, MaxSelect: 1, Values: []string{"create", "update", "delete", "date"},
+			Help: "create, update, delete: at the write; date: at a moment computed from dateField"},
 		&core.TextField{Name: "changed", Max: 100, Help: "Only when this field's value changed (optional)"},
 		&core.TextField{Name: "condition", Max: 2000, Help: `PocketBase filter the record must match, e.g. status = "shipped"`},
 		&core.TextField{Name: "recipient", Required: true, Max: 200, Help: "Field path to the user (customer, order.customer, id), or @staff for every staff user"},
@@ -220,6 +223,15 @@ func rulesCollection() *core.Collection {
 		&core.TextField{Name: "guard", Max: 2000, Help: "Filter re-checked just before sending; the message is cancelled if it no longer matches"},
 		&core.SelectField{Name: "category", Required: true, MaxSelect: 1,
 			Values: []string{CategorySecurity, CategoryTransactional, CategoryService, CategoryMarketing}},
+		// Time (see the README's "Time").
+		&core.TextField{Name: "dateField", Max: 100, Help: "For date rules: the record's date field, e.g. startsAt or birthday"},
+		&core.TextField{Name: "offset", Max: 50, Help: "For date rules: a signed duration from the date, e.g. -24h (a day before) or 3h; default 0"},
+		&core.TextField{Name: "at", Max: 5, Help: "For date rules: HH:MM, the recipient's local time on the day date+offset falls on (optional)"},
+		&core.SelectField{Name: "repeat", MaxSelect: 1, Values: []string{"yearly"}, Help: "yearly: after each occurrence the next year's is scheduled (birthdays)"},
+		&core.TextField{Name: "window", Max: 20, Help: "HH:MM-HH:MM in the recipient's timezone (may wrap midnight): messages due outside wait for the next opening; security messages ignore it"},
+		&core.TextField{Name: "throttle", Max: 50, Help: "N/duration, e.g. 1/24h: at most N messages of this rule per recipient; the rest are skipped as throttled"},
+		&core.BoolField{Name: "debounce", Help: "With delay: a new matching write of the same record moves the queued message to now+delay instead of adding one"},
+		&core.TextField{Name: "digest", Max: 50, Help: "A duration, e.g. 10m or 24h: the rule's messages to one recipient within it go out as one (.Items, .Count)"},
 		&core.TextField{Name: "problem", Max: problemMax,
 			Help: "Why the rule could not be evaluated at a write (its message was logged as failed); cleared when the rule is saved and validates"},
 		&core.AutodateField{Name: "created", OnCreate: true},

@@ -12,8 +12,9 @@ import (
 
 // templateFuncs is deliberately small: formatting helpers only, nothing that
 // reaches the environment, the network or the database.
-func templateFuncs(locale string) map[string]any {
+func templateFuncs(locale string, loc *time.Location) map[string]any {
 	return map[string]any{
+		"datetime": func(v any) string { return formatDateTime(locale, loc, v) },
 		"money": func(amount any, currency any) string {
 			return formatMoney(locale, toFloat(amount), fmt.Sprint(currency))
 		},
@@ -124,4 +125,33 @@ func formatDate(locale string, v any) string {
 		return fmt.Sprintf("%d %s %d", t.Day(), monthsRU[t.Month()-1], t.Year())
 	}
 	return t.Format("2 January 2006")
+}
+
+// formatDateTime renders a moment as the recipient reads it: in their
+// timezone loc and their language, "14 мая 2026, 15:30" or
+// "May 14, 2026, 3:30 PM". A value that is not a time is printed as it is.
+func formatDateTime(locale string, loc *time.Location, v any) string {
+	var t time.Time
+	switch x := v.(type) {
+	case time.Time:
+		t = x
+	case types.DateTime:
+		t = x.Time()
+	case string:
+		dt, err := types.ParseDateTime(x)
+		if err != nil || dt.IsZero() {
+			return x
+		}
+		t = dt.Time()
+	default:
+		return fmt.Sprint(v)
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	t = t.In(loc)
+	if locale == "ru" {
+		return fmt.Sprintf("%d %s %d, %s", t.Day(), monthsRU[t.Month()-1], t.Year(), t.Format("15:04"))
+	}
+	return t.Format("January 2, 2006, 3:04 PM")
 }

@@ -22,7 +22,9 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	texttemplate "text/template"
+	"time"
 
 	"github.com/pbnotify/pbnotify/channels"
 	"github.com/pocketbase/pocketbase/core"
@@ -47,6 +49,24 @@ type View struct {
 	// address the email layout links in its footer (service and marketing
 	// email); empty for everything else.
 	Unsubscribe string
+
+	// Items are, in a digest, the triggering records oldest first (Record
+	// is then the newest), and Count how many triggered (it may exceed
+	// len(Items), which is capped); nil and 0 for other messages.
+	Items []map[string]any
+	Count int
+
+	// loc is the recipient's timezone, for datetime; nil is UTC.
+	loc *time.Location
+}
+
+// SetLocation sets the timezone the templates' datetime prints in and
+// .User.Timezone names.
+func (v *View) SetLocation(loc *time.Location) {
+	v.loc = loc
+	if loc != nil {
+		v.User.Timezone = loc.String()
+	}
 }
 
 // Shop is the sender's identity, shown in every email's layout.
@@ -106,6 +126,9 @@ type Recipient struct {
 	Name   string
 	Email  string
 	Locale string
+	// Timezone is the IANA timezone the message is written for: the
+	// user's own, else the shop's default, else "UTC".
+	Timezone string
 }
 
 // Rendered is a message rendered for a channel. Fields the channel does
@@ -196,6 +219,11 @@ type Template struct {
 	variant     string
 	weight      float64
 	fields      map[string]executor
+	src         Source
+	// zones holds the fields compiled for other timezones than UTC, by
+	// zone name: datetime is bound at compile time, and a compiled
+	// template cannot be given other functions safely while others run it.
+	zones sync.Map // string → map[string]executor
 }
 
 // Variant is the template's A/B variant, "" for the original.
@@ -219,8 +247,32 @@ func (t *Template) Locale() string { return t.locale }
 // Compile parses every field of src. A field that does not parse is
 // reported as a *FieldError.
 func Compile(src Source) (*Template, error) {
-	funcs := templateFuncs(src.Locale)
-	t := &Template{key: src.Key, locale: src.Locale, variant: src.Variant, weight: src.Weight, fields: map[string]executor{}}
+	fields, err := compileFields(src, time.UTC)
+	if err != nil {
+		return nil, err
+	}
+	return &Template{key: src.Key, locale: src.Locale, variant: src.Variant, weight: src.Weight, fields: fields, src: src}, nil
+}
+
+// fieldsIn returns the fields compiled for loc, compiling them on first use.
+func (t *Template) fieldsIn(loc *time.Location) (map[string]executor, error) {
+	if loc == nil || loc == time.UTC {
+		return t.fields, nil
+	}
+	if f, ok := t.zones.Load(loc.String()); ok {
+		return f.(map[string]executor), nil
+	}
+	f, err := compileFields(t.src, loc)
+	if err != nil {
+		return nil, err
+	}
+	t.zones.Store(loc.String(), f)
+	return f, nil
+}
+
+func compileFields(src Source, loc *time.Location) (map[string]executor, error) {
+	funcs := templateFuncs(src.Locale, loc)
+	out := map[string]executor{}
 	for _, f := range []struct {
 		name, body string
 		html       bool
@@ -247,9 +299,9 @@ func Compile(src Source) (*Template, error) {
 		if err != nil {
 			return nil, &FieldError{f.name, err}
 		}
-		t.fields[f.name] = ex
+		out[f.name] = ex
 	}
-	return t, nil
+	return out, nil
 }
 
 // Render executes the fields channel uses (every field for All or a
@@ -257,6 +309,10 @@ func Compile(src Source) (*Template, error) {
 // HTML only for email and All. The first failing field is reported as a
 // *FieldError with the executor's line information.
 func (t *Template) Render(v *View, channel string) (*Rendered, error) {
+	compiled, err := t.fieldsIn(v.loc)
+	if err != nil {
+		return nil, err
+	}
 	fields, listed := channelFields[channel]
 	var firstErr error
 	exec := func(field string) string {
@@ -264,7 +320,7 @@ func (t *Template) Render(v *View, channel string) (*Rendered, error) {
 			return ""
 		}
 		var b strings.Builder
-		if err := t.fields[field].Execute(&b, v); err != nil {
+		if err := compiled[field].Execute(&b, v); err != nil {
 			firstErr = &FieldError{field, err}
 		}
 		return b.String()

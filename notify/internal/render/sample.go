@@ -20,11 +20,14 @@ func Sample(app core.App, coll *core.Collection, shop Shop, locale string) *View
 		Expand: map[string]map[string]any{},
 		Locale: locale,
 	}
+	v.SetLocation(time.UTC)
 	if coll == nil {
 		return v
 	}
 	v.Record = sampleRecord(coll)
 	v.Link = v.Shop.Link(coll.Name, v.Record["id"].(string))
+	// A digest template ranges over .Items; any template may use .Count.
+	v.Items, v.Count = []map[string]any{v.Record}, 1
 	for _, f := range coll.Fields {
 		rel, ok := f.(*core.RelationField)
 		if !ok || rel.IsMultiple() {

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
+	"github.com/pbnotify/pbnotify/notify/internal/audience"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/types"
 )
@@ -17,6 +19,10 @@ type Viewer struct {
 
 	// FindRecord loads a related record. Default: App.FindRecordById.
 	FindRecord func(collectionID, id string) (*core.Record, error)
+
+	// Timezone is the shop's default for recipients who set none; nil is
+	// UTC.
+	Timezone *time.Location
 }
 
 // View builds what a template sees for a message to user about the record
@@ -37,6 +43,7 @@ func (vw *Viewer) View(user *core.Record, collection, recordID string, data map[
 	if user != nil { // a message sent from code may address no user
 		v.User = Recipient{ID: user.Id, Name: user.GetString("name"), Email: user.Email(), Locale: user.GetString("locale")}
 	}
+	v.SetLocation(audience.Timezone(user, vw.Timezone))
 	if collection != "" {
 		v.Link = v.Shop.Link(collection, recordID)
 	}

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -29,6 +30,10 @@ func fieldError(field, msg string) error {
 // (the template).
 func Validate(app core.App, rec *core.Record, channels []string, usersCollection string) (*Rule, error) {
 	rule, err := FromRecord(rec)
+	var pe *ParseError
+	if errors.As(err, &pe) {
+		return nil, fieldError(pe.Field, pe.Msg)
+	}
 	if err != nil {
 		field := "delay"
 		if strings.HasPrefix(err.Error(), "escalateAfter") {
@@ -48,6 +53,9 @@ func Validate(app core.App, rec *core.Record, channels []string, usersCollection
 	}
 	if rule.Delay > MaxDelay {
 		return nil, fieldError("delay", "must be at most a year")
+	}
+	if err := checkTime(rule); err != nil {
+		return nil, err
 	}
 	for _, ch := range rule.Channels {
 		if !slices.Contains(channels, ch) {
@@ -77,6 +85,15 @@ func Check(app core.App, rule *Rule, usersCollection string) error {
 		return fieldError("collection", "view collections have no writes to react to")
 	case strings.HasPrefix(coll.Name, "notify"):
 		return fieldError("collection", "rules cannot watch the plugin's own collections")
+	}
+	if rule.Event == EventDate {
+		switch f := coll.Fields.GetByName(rule.DateField); f.(type) {
+		case *core.DateField, *core.AutodateField:
+		case nil:
+			return fieldError("dateField", fmt.Sprintf("%s has no field %q", coll.Name, rule.DateField))
+		default:
+			return fieldError("dateField", fmt.Sprintf("%q of %s is a %s field, not a date field", rule.DateField, coll.Name, f.Type()))
+		}
 	}
 	if rule.Changed != "" && coll.Fields.GetByName(rule.Changed) == nil {
 		return fieldError("changed", fmt.Sprintf("%s has no field %q", coll.Name, rule.Changed))
@@ -140,6 +157,60 @@ func checkRecipientPath(app core.App, coll *core.Collection, path []string, user
 			return fmt.Errorf("%q points to %s, not to %s", strings.Join(path, "."), next.Name, users.Name)
 		}
 		cur = next
+	}
+	return nil
+}
+
+// checkTime checks the time fields of a rule against each other; Check
+// checks the date field against the collection.
+func checkTime(rule *Rule) error {
+	if rule.Event == EventDate {
+		switch {
+		case rule.DateField == "":
+			return fieldError("dateField", "a date rule needs the record's date field to count from, e.g. startsAt")
+		case rule.Changed != "":
+			return fieldError("changed", "a date rule is rescheduled whenever its record is written; leave changed empty")
+		case rule.Delay != 0:
+			return fieldError("delay", "a date rule is timed by offset (e.g. -24h), not delay")
+		case rule.Debounce:
+			return fieldError("debounce", "a date rule keeps one pending message per record already; debounce is for create and update rules")
+		case rule.Digest != 0:
+			return fieldError("digest", "digest gathers create, update and delete rules; a date rule sends one message per record")
+		case rule.Mode == ModeEscalate:
+			return fieldError("mode", "a date rule cannot escalate")
+		case rule.When.Offset > MaxDelay || rule.When.Offset < -MaxDelay:
+			return fieldError("offset", "must be within a year either way")
+		}
+	} else {
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{
+			{"dateField", rule.DateField != ""}, {"offset", rule.When.Offset != 0},
+			{"at", rule.When.At != nil}, {"repeat", rule.When.Yearly},
+		} {
+			if f.set {
+				return fieldError(f.name, fmt.Sprintf("%s is only for rules with event %q", f.name, EventDate))
+			}
+		}
+	}
+	if rule.Debounce && rule.Delay <= 0 {
+		return fieldError("delay", "debounce needs a delay: how long after the last write the message goes out, e.g. 1h")
+	}
+	if rule.Debounce && rule.Event == EventDelete {
+		return fieldError("debounce", "a deleted record is not written again; debounce is for create and update rules")
+	}
+	if rule.Debounce && rule.Digest != 0 {
+		return fieldError("digest", "use either debounce or digest")
+	}
+	if rule.Digest > MaxDelay {
+		return fieldError("digest", "must be at most a year")
+	}
+	if rule.Digest != 0 && rule.Mode == ModeEscalate {
+		return fieldError("digest", "a digest cannot escalate")
+	}
+	if rule.Throttle.Per > MaxDelay {
+		return fieldError("throttle", "its duration must be at most a year")
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
@@ -36,6 +37,9 @@ type Match struct {
 	Rule    *Rule
 	UserID  string
 	Trigger string
+	// RunAt, when set, is when the message is due (a date rule's moment)
+	// rather than the rule's delay after the write.
+	RunAt time.Time
 }
 
 // Unevaluable is a rule that could not be evaluated against a write. The

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pbnotify/pbnotify/notify/internal/audience"
+	"github.com/pbnotify/pbnotify/notify/internal/schedule"
 	"github.com/pocketbase/pocketbase/core"
 )
 
@@ -34,6 +36,9 @@ const (
 	EventCreate = "create"
 	EventUpdate = "update"
 	EventDelete = "delete"
+	// EventDate fires at a moment computed from a date field of the
+	// record (DateField, Offset, At, Repeat), not at the write.
+	EventDate = "date"
 )
 
 // Rule is a parsed notifyRules record.
@@ -58,6 +63,34 @@ type Rule struct {
 	// Problem is why the rule could not be evaluated at the last write that
 	// tried, as flagged in notifyRules.problem; "" when none.
 	Problem string
+
+	// DateField is, for a date rule, the record's date field the moment is
+	// computed from; When says how.
+	DateField string
+	When      schedule.Spec
+	// Window is when the recipient may get the rule's messages, in their
+	// timezone; security messages ignore it.
+	Window audience.Window
+	// Throttle caps the rule's messages per recipient.
+	Throttle audience.Throttle
+	// Debounce makes a new matching write of the same record move the
+	// queued message to now+Delay instead of adding one.
+	Debounce bool
+	// Digest gathers the rule's messages to one recipient within this long
+	// into one message listing every triggering record; 0 is off.
+	Digest time.Duration
+}
+
+// ParseError is a field of a rules record that does not parse.
+type ParseError struct {
+	Field string
+	Msg   string
+}
+
+func (e *ParseError) Error() string { return e.Msg }
+
+func parseErr(field, format string, args ...any) error {
+	return &ParseError{Field: field, Msg: fmt.Sprintf(format, args...)}
 }
 
 // StaffRecipient is the recipient of a rule addressed to the shop's own
@@ -112,7 +145,55 @@ func FromRecord(r *core.Record) (*Rule, error) {
 		}
 		rule.EscalateAfter = after
 	}
+	if err := parseTime(r, rule); err != nil {
+		return nil, err
+	}
 	return rule, nil
+}
+
+// parseTime reads the time fields of a rule record (see DESIGN "Time").
+func parseTime(r *core.Record, rule *Rule) error {
+	rule.DateField = strings.TrimSpace(r.GetString("dateField"))
+	if s := strings.TrimSpace(r.GetString("offset")); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return parseErr("offset", "offset %q is not a signed duration like -24h or 3h30m", s)
+		}
+		rule.When.Offset = d
+	}
+	if s := strings.TrimSpace(r.GetString("at")); s != "" {
+		at, err := schedule.ParseTimeOfDay(s)
+		if err != nil {
+			return parseErr("at", "at: %v", err)
+		}
+		rule.When.At = &at
+	}
+	switch repeat := strings.TrimSpace(r.GetString("repeat")); repeat {
+	case "":
+	case schedule.RepeatYearly:
+		rule.When.Yearly = true
+	default:
+		return parseErr("repeat", "repeat %q is not %q (or empty)", repeat, schedule.RepeatYearly)
+	}
+	w, err := audience.ParseWindow(r.GetString("window"))
+	if err != nil {
+		return parseErr("window", "%v", err)
+	}
+	rule.Window = w
+	t, err := audience.ParseThrottle(r.GetString("throttle"))
+	if err != nil {
+		return parseErr("throttle", "%v", err)
+	}
+	rule.Throttle = t
+	rule.Debounce = r.GetBool("debounce")
+	if s := strings.TrimSpace(r.GetString("digest")); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			return parseErr("digest", "digest %q is not a duration like 10m or 24h", s)
+		}
+		rule.Digest = d
+	}
+	return nil
 }
 
 // OneAtATime reports whether the rule sends one message that moves from
