@@ -75,6 +75,7 @@ func Bind(app core.App) {
 			return e.Next()
 		},
 	})
+	bindCarts(app)
 	app.OnRecordCreate("users").Bind(&hook.Handler[*core.RecordEvent]{
 		Id: HookUserDefaults,
 		Func: func(e *core.RecordEvent) error {

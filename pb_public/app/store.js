@@ -12,6 +12,8 @@
 //   lang      the language changed
 
 import PocketBase from '/vendor/pocketbase.es.mjs';
+import { getLang } from './i18n.js';
+import { productById } from './products.js';
 
 export const pb = new PocketBase(location.origin);
 // Views may load the same list twice in a row (e.g. a realtime reconnect
@@ -280,11 +282,15 @@ export async function startSession() {
   resetData();
   emit('auth');
   await startRealtime();
-  await Promise.all([loadOrders(), loadInbox()]);
+  await Promise.all([loadOrders(), loadInbox(), loadServerCart()]);
 }
 
 export async function endSession() {
   await stopRealtime();
+  if (currentUser()) await cartSaved().catch(() => {});
+  clearTimeout(serverCart.timer);
+  serverCart.dirty = false;
+  replaceCart([]); // the account's cart is not left for the next person here
   pb.authStore.clear();
   resetData();
   emit('auth');
@@ -327,6 +333,13 @@ export async function updateUser(data) {
 
 // ---- cart ----------------------------------------------------------------
 
+// The cart is {productId: qty}. A guest's lives in this browser only; a
+// signed-in customer's is kept in the `carts` collection as well (one
+// record each: [{product, name, qty, price}]), so it follows them to
+// another browser, and the shop can remind them of it. The server copy is
+// loaded at sign-in (a non-empty one wins over what a guest put in this
+// browser), saved after every change, and emptied when the order is placed.
+
 const CART_KEY = 'shop.cart';
 
 function readCart() {
@@ -340,11 +353,12 @@ function readCart() {
 
 export const cart = readCart();
 
-function saveCart() {
+function saveCart({ sync = true } = {}) {
   try {
     localStorage.setItem(CART_KEY, JSON.stringify(cart));
   } catch (_) { /* storage disabled: the cart lives as long as the page */ }
   emit('cart');
+  if (sync && currentUser()) scheduleCartSave();
 }
 
 export function setQty(id, qty) {
@@ -357,4 +371,94 @@ export function setQty(id, qty) {
 export function clearCart() {
   for (const id of Object.keys(cart)) delete cart[id];
   saveCart();
+}
+
+function replaceCart(entries, { sync = false } = {}) {
+  for (const id of Object.keys(cart)) delete cart[id];
+  for (const [id, qty] of entries) cart[id] = qty;
+  saveCart({ sync });
+}
+
+const serverCart = { id: '', gen: -1, saving: null, dirty: false, timer: 0 };
+
+function cartLines() {
+  const lang = getLang();
+  return Object.entries(cart).map(([id, qty]) => {
+    const product = productById(id);
+    return product && qty > 0 ? { product: id, name: product.name[lang] || product.name.en, qty, price: product.price } : null;
+  }).filter(Boolean);
+}
+
+/** The signed-in customer's cart record, made (empty) if they have none. */
+async function findOrMakeCart() {
+  const user = currentUser();
+  const find = async () => (await pb.collection('carts').getList(1, 1, {
+    filter: pb.filter('customer = {:id}', { id: user.id }), skipTotal: true,
+  })).items[0];
+  const found = await find();
+  if (found) return found;
+  try {
+    return await pb.collection('carts').create({ customer: user.id, items: [] });
+  } catch (err) {
+    // Another tab made it meanwhile (one cart per customer): use that one.
+    const made = await find();
+    if (made) return made;
+    throw err;
+  }
+}
+
+/** The id of this session's cart record; '' if the session ended meanwhile. */
+async function serverCartId() {
+  if (serverCart.gen === generation && serverCart.id) return serverCart.id;
+  const gen = generation;
+  const record = await findOrMakeCart();
+  if (gen !== generation) return '';
+  serverCart.gen = gen;
+  serverCart.id = record.id;
+  return record.id;
+}
+
+/** Loads the signed-in customer's cart at the start of a session. */
+async function loadServerCart() {
+  const gen = generation;
+  const record = await findOrMakeCart();
+  if (gen !== generation) return; // signed out meanwhile
+  serverCart.gen = gen;
+  serverCart.id = record.id;
+  const lines = Array.isArray(record.items) ? record.items : [];
+  const entries = lines.filter((l) => l && productById(l.product) && l.qty > 0).map((l) => [l.product, Math.min(99, l.qty)]);
+  if (entries.length) replaceCart(entries);
+  else if (Object.keys(cart).length) scheduleCartSave(0); // what the guest chose comes along
+}
+
+function scheduleCartSave(delay = 300) {
+  serverCart.dirty = true;
+  clearTimeout(serverCart.timer);
+  serverCart.timer = setTimeout(() => { saveServerCart().catch((err) => console.warn('cart:', err)); }, delay);
+}
+
+// One save at a time; changes made meanwhile go out in the next one.
+async function saveServerCart() {
+  if (serverCart.saving) return serverCart.saving;
+  serverCart.saving = (async () => {
+    try {
+      while (serverCart.dirty && currentUser()) {
+        serverCart.dirty = false;
+        const gen = generation;
+        const id = await serverCartId();
+        if (!id || gen !== generation) return;
+        await pb.collection('carts').update(id, { items: cartLines() });
+      }
+    } finally {
+      serverCart.saving = null;
+    }
+  })();
+  return serverCart.saving;
+}
+
+/** Resolves once every change to the cart so far is saved on the server. */
+export async function cartSaved() {
+  clearTimeout(serverCart.timer);
+  if (serverCart.dirty) await saveServerCart();
+  else if (serverCart.saving) await serverCart.saving;
 }

@@ -1,0 +1,91 @@
+package hooks_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/pbnotify/pbnotify/internal/shoptest"
+)
+
+// A customer keeps one cart, reads and writes only their own, creates it
+// empty and fills it with lines of a sane shape; nobody else sees it.
+func TestCartsOwnOnly(t *testing.T) {
+	shop := shoptest.New(t, shoptest.Options{NoPlugin: true, NoSMTP: true})
+	anna := shop.SignUp("Anna", "anna@example.org", "en")
+	boris := shop.SignUp("Boris", "boris@example.org", "en")
+	const carts = "/api/collections/carts/records"
+	line := map[string]any{"product": "sencha", "name": "Sencha Kyoto", "qty": 2, "price": 590}
+
+	// Created empty, filled by an update.
+	if res := shop.Do("POST", carts, anna.Token, map[string]any{"customer": anna.ID, "items": []any{line}}); res.Status != 400 || !strings.Contains(string(res.Body), "empty") {
+		t.Errorf("create with lines = %d %s; want 400 saying to create it empty", res.Status, res.Body)
+	}
+	cart := shop.MustDo(200, "POST", carts, anna.Token, map[string]any{"customer": anna.ID, "items": []any{}})
+	id := cart.String("id")
+	shop.MustDo(200, "PATCH", carts+"/"+id, anna.Token, map[string]any{"items": []any{line}})
+	if res := shop.Do("POST", carts, anna.Token, map[string]any{"customer": anna.ID}); res.Status != 400 {
+		t.Errorf("a second cart for the same customer = %d %s; want 400 (one cart each)", res.Status, res.Body)
+	}
+
+	// Nobody else: not another customer, not a guest, not by forging the owner.
+	if res := shop.Do("POST", carts, boris.Token, map[string]any{"customer": anna.ID}); res.Status == 200 {
+		t.Errorf("Boris created a cart for Anna: %s", res.Body)
+	}
+	if res := shop.Do("POST", carts, "", map[string]any{"customer": anna.ID}); res.Status == 200 {
+		t.Errorf("a guest created a cart: %s", res.Body)
+	}
+	for _, who := range []struct{ name, token string }{{"Boris", boris.Token}, {"a guest", ""}} {
+		if res := shop.Do("GET", carts+"/"+id, who.token, nil); res.Status != 404 {
+			t.Errorf("%s viewing Anna's cart = %d %s; want 404", who.name, res.Status, res.Body)
+		}
+		if res := shop.Do("GET", carts, who.token, nil); res.Status != 200 || strings.Contains(string(res.Body), id) {
+			t.Errorf("%s listing carts = %d %s; want 200 without Anna's", who.name, res.Status, res.Body)
+		}
+		if res := shop.Do("PATCH", carts+"/"+id, who.token, map[string]any{"items": []any{}}); res.Status != 404 {
+			t.Errorf("%s updating Anna's cart = %d %s; want 404", who.name, res.Status, res.Body)
+		}
+		if res := shop.Do("DELETE", carts+"/"+id, who.token, nil); res.Status != 404 {
+			t.Errorf("%s deleting Anna's cart = %d %s; want 404", who.name, res.Status, res.Body)
+		}
+	}
+	if res := shop.Do("PATCH", carts+"/"+id, anna.Token, map[string]any{"customer": boris.ID}); res.Status != 404 && res.Status != 400 && res.Status != 403 {
+		t.Errorf("Anna handing her cart to Boris = %d %s; want it refused", res.Status, res.Body)
+	}
+	got := shop.MustDo(200, "GET", carts+"/"+id, anna.Token, nil)
+	if got.String("customer") != anna.ID || !strings.Contains(string(got.Body), "Sencha Kyoto") {
+		t.Errorf("Anna's cart after the refused writes = %s; want hers, with her line", got.Body)
+	}
+
+	// Lines of a bad shape are refused, saying what to fix; the cart stays.
+	many := make([]any, 51)
+	for i := range many {
+		many[i] = map[string]any{"product": fmt.Sprint("p", i), "name": "x", "qty": 1, "price": 1}
+	}
+	for _, bad := range []struct {
+		items any
+		want  string
+	}{
+		{"not a list", "ust be a list like"},
+		{[]any{map[string]any{"name": "Tea", "qty": 1, "price": 1}}, "product"},
+		{[]any{map[string]any{"product": "tea", "qty": 1, "price": 1}}, "name"},
+		{[]any{map[string]any{"product": "tea", "name": "Tea", "qty": 0, "price": 1}}, "qty"},
+		{[]any{map[string]any{"product": "tea", "name": "Tea", "qty": 1.5, "price": 1}}, "qty"},
+		{[]any{map[string]any{"product": "tea", "name": "Tea", "qty": 1000, "price": 1}}, "qty"},
+		{[]any{map[string]any{"product": "tea", "name": "Tea", "qty": 1, "price": -1}}, "price"},
+		{[]any{map[string]any{"product": "tea", "name": strings.Repeat("x", 201), "qty": 1, "price": 1}}, "name"},
+		{many, "at most 50"},
+		{[]any{map[string]any{"product": "tea", "name": strings.Repeat("x", 20000), "qty": 1, "price": 1}}, "items"},
+	} {
+		res := shop.Do("PATCH", carts+"/"+id, anna.Token, map[string]any{"items": bad.items})
+		if res.Status != 400 || !strings.Contains(string(res.Body), bad.want) {
+			t.Errorf("items %.80v = %d %.300s; want 400 mentioning %q", bad.items, res.Status, res.Body, bad.want)
+		}
+	}
+	got = shop.MustDo(200, "GET", carts+"/"+id, anna.Token, nil)
+	if !strings.Contains(string(got.Body), "Sencha Kyoto") {
+		t.Errorf("after the refused updates the cart is %s; want it unchanged", got.Body)
+	}
+	// Emptied at checkout.
+	shop.MustDo(200, "PATCH", carts+"/"+id, anna.Token, map[string]any{"items": []any{}})
+}
