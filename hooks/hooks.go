@@ -76,6 +76,7 @@ func Bind(app core.App) {
 		},
 	})
 	bindCarts(app)
+	bindProfile(app)
 	app.OnRecordCreate("users").Bind(&hook.Handler[*core.RecordEvent]{
 		Id: HookUserDefaults,
 		Func: func(e *core.RecordEvent) error {

@@ -9,6 +9,7 @@
 //   devices   state.devices changed
 //   push      state.push changed
 //   cart      the cart changed
+//   today     state.today changed (staff: orders today)
 //   lang      the language changed
 
 import PocketBase from '/vendor/pocketbase.es.mjs';
@@ -43,6 +44,8 @@ export const state = {
   telegram: { loaded: false, link: null, waiting: false, unavailable: false },
   devices: { loaded: false, list: [] },
   push: { state: 'unknown', busy: false },
+  // Staff only: every customer's orders since `todayFrom` ("Orders today").
+  today: { loaded: false, from: '', orders: new Map() },
 };
 
 export function currentUser() {
@@ -66,8 +69,11 @@ export function upsertMessage(record) {
   emit('messages');
 }
 
+// Staff may read every order; "My orders" are still the signed-in user's own.
+const isMine = (order) => order.customer === currentUser()?.id;
+
 export function sortedOrders() {
-  return [...state.orders.values()].sort((a, b) => (b.number || 0) - (a.number || 0));
+  return [...state.orders.values()].filter(isMine).sort((a, b) => (b.number || 0) - (a.number || 0));
 }
 
 export const isInboxMessage = (m) => m.channel === 'inbox' && m.status === 'sent';
@@ -108,7 +114,9 @@ export function loadOrders() {
 
 async function fetchOrders() {
   const gen = generation;
-  const list = await pb.collection('orders').getFullList({ sort: '-created', batch: 200 });
+  const list = await pb.collection('orders').getFullList({
+    sort: '-created', batch: 200, filter: pb.filter('customer = {:id}', { id: currentUser().id }),
+  });
   if (gen !== generation) return; // signed out meanwhile
   for (const record of list) upsertOrder(record);
   state.ordersLoaded = true;
@@ -120,6 +128,34 @@ export async function loadOrder(id) {
   const record = await pb.collection('orders').getOne(id);
   if (gen === generation) upsertOrder(record);
   return record;
+}
+
+// ---- staff: orders today ---------------------------------------------------
+
+/** PocketBase's form of the UTC moment of this browser's last midnight. */
+export function localMidnight(now = new Date()) {
+  const midnight = new Date(now.getFullYear(), now.getMonth(), now.getDate());
+  return midnight.toISOString().replace('T', ' ');
+}
+
+/** Loads every order placed since this browser's midnight (staff only). */
+export async function loadTodayOrders() {
+  const gen = generation;
+  const from = localMidnight();
+  const list = await pb.collection('orders').getFullList({
+    sort: '-created', batch: 200, filter: pb.filter('created >= {:from}', { from }),
+  });
+  if (gen !== generation) return; // signed out meanwhile
+  state.today = { loaded: true, from, orders: new Map(list.map((o) => [o.id, o])) };
+  emit('today');
+}
+
+function upsertTodayOrder(e) {
+  const today = state.today;
+  if (!today.loaded) return;
+  if (e.action === 'delete' || String(e.record.created) < today.from) today.orders.delete(e.record.id);
+  else if (newer(today.orders.get(e.record.id), e.record)) today.orders.set(e.record.id, e.record);
+  emit('today');
 }
 
 export function loadInbox() {
@@ -214,10 +250,11 @@ async function subscribeAll() {
   subscribed = false;
   await Promise.all([
     pb.collection('orders').subscribe('*', (e) => {
+      if (currentUser()?.staff) upsertTodayOrder(e);
       if (e.action === 'delete') {
         state.orders.delete(e.record.id);
         emit('orders');
-      } else {
+      } else if (isMine(e.record)) {
         upsertOrder(e.record);
       }
     }),
@@ -275,6 +312,7 @@ function resetData() {
   state.timelines.clear();
   state.telegram = { loaded: false, link: null, waiting: false, unavailable: false };
   state.devices = { loaded: false, list: [] };
+  state.today = { loaded: false, from: '', orders: new Map() };
 }
 
 /** Starts realtime and loads what the header needs. */
