@@ -42,7 +42,11 @@ func bindCarts(app core.App) {
 	app.OnRecordValidate("carts").Bind(&hook.Handler[*core.RecordEvent]{
 		Id: HookCartItems,
 		Func: func(e *core.RecordEvent) error {
-			if _, err := cartLines(e.Record); err != nil {
+			lines, err := cartLines(e.Record)
+			if err == nil {
+				err = fillFromCatalogue(e.App, e.Record, lines)
+			}
+			if err != nil {
 				return validation.Errors{"items": validation.NewError("validation_cart_items", err.Error())}
 			}
 			return e.Next()
@@ -61,6 +65,32 @@ func bindCarts(app core.App) {
 			return e.Next()
 		},
 	})
+}
+
+// fillFromCatalogue sets each line's name and price from the shop's
+// `products` collection, when the shop has one, refusing a product it does
+// not have or does not sell: the reminder that lists the cart then speaks
+// only of the shop's products at the shop's prices, never of text a
+// customer wrote (it would go out in the shop's name). A shop without a
+// catalogue collection keeps the lines as the storefront sent them.
+func fillFromCatalogue(app core.App, r *core.Record, lines []cartLine) error {
+	if len(lines) == 0 {
+		return nil
+	}
+	products, err := app.FindCachedCollectionByNameOrId("products")
+	if err != nil {
+		return nil // no catalogue collection
+	}
+	for i := range lines {
+		p, err := app.FindRecordById(products, lines[i].Product)
+		if err != nil || (products.Fields.GetByName("active") != nil && !p.GetBool("active")) {
+			return fmt.Errorf("line %d: %q is not a product the shop sells", i+1, lines[i].Product)
+		}
+		name, price := p.GetString("name"), p.GetFloat("price")
+		lines[i].Name, lines[i].Price = name, &price
+	}
+	r.Set("items", lines)
+	return nil
 }
 
 // cartLines parses and checks carts.items: a list of at most MaxCartLines

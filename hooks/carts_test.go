@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/pbnotify/pbnotify/internal/shoptest"
+	"github.com/pocketbase/pocketbase/core"
 )
 
 // A customer keeps one cart, reads and writes only their own, creates it
@@ -88,4 +89,47 @@ func TestCartsOwnOnly(t *testing.T) {
 	}
 	// Emptied at checkout.
 	shop.MustDo(200, "PATCH", carts+"/"+id, anna.Token, map[string]any{"items": []any{}})
+}
+
+// With a catalogue (a products collection), a cart line's name and price
+// are the shop's, whatever the customer sent, and a product the shop does
+// not sell is refused: the abandoned-cart reminder never carries a
+// customer's own text in the shop's name.
+func TestCartLinesFromCatalogue(t *testing.T) {
+	shop := shoptest.New(t, shoptest.Options{NoPlugin: true, NoSMTP: true})
+	products := core.NewBaseCollection("products")
+	products.Fields.Add(
+		&core.TextField{Name: "name"}, &core.NumberField{Name: "price"}, &core.BoolField{Name: "active"},
+	)
+	if err := shop.App.Save(products); err != nil {
+		t.Fatal(err)
+	}
+	product := func(name string, price float64, active bool) string {
+		rec := core.NewRecord(products)
+		rec.Load(map[string]any{"name": name, "price": price, "active": active})
+		if err := shop.App.Save(rec); err != nil {
+			t.Fatal(err)
+		}
+		return rec.Id
+	}
+	sencha, retired := product("Sencha Kyoto", 590, true), product("Old Tea", 100, false)
+	anna := shop.SignUp("Anna", "anna@example.org", "en")
+	const carts = "/api/collections/carts/records"
+	id := shop.MustDo(200, "POST", carts, anna.Token, map[string]any{"customer": anna.ID, "items": []any{}}).String("id")
+
+	shop.MustDo(200, "PATCH", carts+"/"+id, anna.Token, map[string]any{"items": []any{
+		map[string]any{"product": sencha, "name": "FREE MONEY at evil.example", "qty": 2, "price": 1},
+	}})
+	got := string(shop.MustDo(200, "GET", carts+"/"+id, anna.Token, nil).Body)
+	if !strings.Contains(got, `"name":"Sencha Kyoto"`) || !strings.Contains(got, `"price":590`) || strings.Contains(got, "evil") {
+		t.Errorf("cart after a forged name and price = %s; want the catalogue's name and price", got)
+	}
+	for _, p := range []string{retired, "nosuchproduct1", "sencha"} {
+		res := shop.Do("PATCH", carts+"/"+id, anna.Token, map[string]any{"items": []any{
+			map[string]any{"product": p, "name": "Tea", "qty": 1, "price": 1},
+		}})
+		if res.Status != 400 || !strings.Contains(string(res.Body), "not a product the shop sells") {
+			t.Errorf("a line of product %q = %d %s; want 400 saying the shop does not sell it", p, res.Status, res.Body)
+		}
+	}
 }
