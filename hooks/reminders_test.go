@@ -41,7 +41,7 @@ func TestRemindersMigration(t *testing.T) {
 	needsTimeEngine(t, app)
 	rows := func(when string) (templates, rules []*core.Record) {
 		t.Helper()
-		templates, err := app.FindAllRecords(notify.TemplatesCollection, dbx.In("key", "cart.abandoned", "order.review-request", "user.birthday", "staff.orders-digest"))
+		templates, err := app.FindAllRecords(notify.TemplatesCollection, dbx.In("key", "cart.abandoned", "order.review-request", "user.birthday-greeting", "staff.orders-digest"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -75,7 +75,7 @@ func TestRemindersMigration(t *testing.T) {
 	// owner already wrote.
 	var edited *core.Record
 	for _, rec := range append(rules, templates...) {
-		if rec.GetString("key") == "user.birthday" && rec.GetString("locale") == "en" {
+		if rec.GetString("key") == "user.birthday-greeting" && rec.GetString("locale") == "en" {
 			edited = rec
 			continue
 		}
@@ -114,7 +114,7 @@ func migration(t *testing.T, file string) func(core.App) error {
 	return nil
 }
 
-// reviewRule makes sure the shop has the seeded "Review request" rule: the
+// reviewRule makes sure the shop has the seeded review request rule: the
 // migration's with the time engine; without it, the same rule with the
 // fields this plugin has (delay, guard), which is all the review request
 // needs besides its window and throttle; and its templates.
@@ -146,7 +146,7 @@ func reviewRule(t *testing.T, app core.App) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	i := slices.IndexFunc(pb_migrations.Reminders(), func(r pb_migrations.Reminder) bool { return r.Name == "Review request" })
+	i := slices.IndexFunc(pb_migrations.Reminders(), func(r pb_migrations.Reminder) bool { return r.Name == "Marketing: review request" })
 	r := pb_migrations.Reminders()[i]
 	rec := core.NewRecord(coll)
 	rec.Load(map[string]any{
@@ -200,7 +200,7 @@ func TestReviewRequest(t *testing.T) {
 	}
 	annas := deliver(anna)
 	boriss := deliver(boris)
-	review := "rule.name = 'Review request' && user = {:u}"
+	review := "rule.name = 'Marketing: review request' && user = {:u}"
 	for _, c := range []shoptest.Customer{anna, boris} {
 		shop.WaitMessage(review, map[string]any{"u": c.ID}, notify.StatusQueued)
 	}
@@ -285,7 +285,7 @@ func TestAbandonedCart(t *testing.T) {
 		t.Fatalf("the reminder went out within the hour after the last change: %v", got)
 	}
 	shop.Clock.Advance(2 * time.Minute)
-	rule := "rule.name = 'Abandoned cart' && user = {:u}"
+	rule := "rule.name = 'Marketing: abandoned cart' && user = {:u}"
 	shop.WaitMessage(rule, map[string]any{"u": anna.ID}, notify.StatusSent)
 	if rows := shop.Messages(rule, map[string]any{"u": anna.ID}); len(rows) != 1 {
 		t.Errorf("Anna has %d abandoned-cart messages after five changes; want 1 (debounced)", len(rows))
@@ -323,13 +323,13 @@ func TestBirthdayGreeting(t *testing.T) {
 	at := time.Date(day.Year(), day.Month(), day.Day(), 10, 0, 0, 0, ny)
 	shop.Clock.Advance(at.Sub(shop.Clock.Now()) - 2*time.Minute)
 	time.Sleep(300 * time.Millisecond)
-	if got := emailsTo(shop, anna.Email, "Happy birthday"); len(got) > 0 {
+	if got := emailsTo(shop, anna.Email, "Many happy returns"); len(got) > 0 {
 		t.Fatalf("the greeting went out before 10:00 in New York: %v", got)
 	}
 	shop.Clock.Advance(3 * time.Minute)
-	shop.WaitMessage("rule.name = 'Birthday greeting' && user = {:u}", map[string]any{"u": anna.ID}, notify.StatusSent)
-	if got := emailsTo(shop, anna.Email, "Happy birthday"); len(got) != 1 || got[0] != "Happy birthday, Anna!" {
-		t.Errorf("birthday emails = %q; want one \"Happy birthday, Anna!\"", got)
+	shop.WaitMessage("rule.name = 'Marketing: birthday greeting' && user = {:u}", map[string]any{"u": anna.ID}, notify.StatusSent)
+	if got := emailsTo(shop, anna.Email, "Many happy returns"); len(got) != 1 || got[0] != "Many happy returns, Anna!" {
+		t.Errorf("birthday emails = %q; want one \"Many happy returns, Anna!\"", got)
 	}
 }
 

@@ -55,7 +55,7 @@ func Reminders() []Reminder {
 		// it is due, drops it once the cart was emptied (the order placed).
 		marketing(Reminder{
 			DefaultRule: DefaultRule{
-				Name: "Abandoned cart", Collection: CartsCollection, Event: "update", Changed: "items",
+				Name: "Marketing: abandoned cart", Collection: CartsCollection, Event: "update", Changed: "items",
 				Condition: cartNotEmpty, Recipient: "customer", Template: "cart.abandoned",
 			},
 			Delay: "1h", Debounce: true, Guard: cartNotEmpty,
@@ -65,7 +65,7 @@ func Reminders() []Reminder {
 		// due. (orders keeps no "delivered at" date a date rule could use.)
 		marketing(Reminder{
 			DefaultRule: DefaultRule{
-				Name: "Review request", Collection: "orders", Event: "update", Changed: "status",
+				Name: "Marketing: review request", Collection: "orders", Event: "update", Changed: "status",
 				Condition: `status = "delivered"`, Recipient: "customer", Template: "order.review-request",
 			},
 			Delay: "72h", Guard: `status = "delivered"`,
@@ -73,7 +73,7 @@ func Reminders() []Reminder {
 		// 10:00 in the customer's timezone on their birthday, every year.
 		marketing(Reminder{
 			DefaultRule: DefaultRule{
-				Name: "Birthday greeting", Collection: "users", Event: "date", Recipient: "id", Template: "user.birthday",
+				Name: "Marketing: birthday greeting", Collection: "users", Event: "date", Recipient: "id", Template: "user.birthday-greeting",
 			},
 			DateField: "birthday", At: "10:00", Repeat: "yearly",
 		}),
@@ -93,7 +93,7 @@ func Reminders() []Reminder {
 // reminderTemplates are the templates of the Reminders. The digest's uses
 // .Items and .Count, which only a plugin with the time engine renders, so
 // they are seeded here, with their rules, rather than by 1732000002.
-var reminderTemplates = []string{"cart.abandoned", "order.review-request", "user.birthday", "staff.orders-digest"}
+var reminderTemplates = []string{"cart.abandoned", "order.review-request", "user.birthday-greeting", "staff.orders-digest"}
 
 // timeFields are the notifyRules fields the Reminders need (DESIGN "Time").
 var timeFields = []string{"dateField", "offset", "at", "repeat", "window", "throttle", "debounce", "digest"}

@@ -23,7 +23,7 @@ var (
 		"user.created",
 		"staff.order-created", "staff.payment-failed",
 		"auth.password-changed", "auth.email-changed",
-		"cart.abandoned", "order.review-request", "user.birthday", "staff.orders-digest",
+		"cart.abandoned", "order.review-request", "user.birthday-greeting", "staff.orders-digest",
 	}
 	wantLocales = []string{"en", "ru"}
 	sections    = []string{"subject", "html", "text", "telegram", "pushTitle", "pushBody", "pushUrl", "sms"}
@@ -490,7 +490,7 @@ func checkOutput(t *testing.T, d templates.Template, family string, staff, full 
 		for _, name := range []string{"subject", "pushTitle", "sms"} {
 			contains(name, orderNumber)
 		}
-	case "user.birthday":
+	case "user.birthday-greeting":
 		for _, name := range []string{"subject", "html", "text", "telegram"} {
 			contains(name, "Anna")
 		}
