@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { launchBrowser, signUp, waitFor } from './lib/shop.mjs';
 import {
-  openPage, placeOrderByApi, quote, signInInUI, signUpInUI, startShopWithStaff, uniqueEmail,
+  openPage, quote, signInInUI, signUpInUI, startShopWithStaff, uniqueEmail,
 } from './lib/storefront.mjs';
 
 describe('cart, settings and staff', () => {
@@ -32,7 +32,9 @@ describe('cart, settings and staff', () => {
     return items[0] || null;
   }
 
-  const lines = (cart) => (cart?.items || []).map((l) => `${l.product}×${l.qty}`).sort().join(',');
+  // Lines by quantity and price: the same whether the shop's catalogue is
+  // the storefront's list or the products collection (ids and names differ).
+  const lines = (cart) => (cart?.items || []).map((l) => `${l.qty}×${l.price}`).sort().join(',');
 
   test('a signed-in customer\'s cart is kept on the server and emptied by the order', { timeout: 60_000 }, async () => {
     const page = await openPage(browser.context);
@@ -44,9 +46,11 @@ describe('cart, settings and staff', () => {
       await page.getByTestId('add-sencha').click();
       await page.getByTestId('card-inc-sencha').click();
       await page.getByTestId('add-ethiopia').click();
-      const saved = await waitFor(() => serverCart(me), (c) => lines(c) === 'ethiopia×1,sencha×2',
+      const saved = await waitFor(() => serverCart(me), (c) => lines(c) === '1×1190,2×590',
         { timeoutMs: 5_000, what: 'the cart saved on the server' });
-      assert.deepEqual(saved.items.find((l) => l.product === 'sencha'), { product: 'sencha', name: 'Sencha Kyoto', qty: 2, price: 590 });
+      const sencha = saved.items.find((l) => l.price === 590);
+      assert.match(sencha.name, /Sencha Kyoto|Сенча Киото/);
+      assert.ok(sencha.product);
 
       // This browser forgets its copy: the reload brings the cart back from the server.
       await page.evaluate(() => localStorage.removeItem('shop.cart'));
@@ -122,8 +126,11 @@ describe('cart, settings and staff', () => {
   test('staff see today\'s orders of every customer, with count and sum; a customer has no such link', { timeout: 60_000 }, async () => {
     const anna = await signUp(shop, { email: uniqueEmail('anna'), name: 'Anna' });
     const boris = await signUp(shop, { email: uniqueEmail('boris'), name: 'Boris' });
-    const a = await placeOrderByApi(shop, anna, [{ name: 'Sencha Kyoto', qty: 2, price: 590 }]);
-    const b = await placeOrderByApi(shop, boris, [{ name: 'House Espresso', qty: 1, price: 990 }]);
+    // Placed by the staff's API (free-form items are a superuser's), as the
+    // customers' own would be.
+    const order = (c, items) => shop.staff('POST', '/api/collections/orders/records', { customer: c.record.id, items, address: 'Moscow' });
+    const a = await order(anna, [{ name: 'Sencha Kyoto', qty: 2, price: 590 }]);
+    const b = await order(boris, [{ name: 'House Espresso', qty: 1, price: 990 }]);
     const olga = await signUp(shop, { email: uniqueEmail('olga'), name: 'Olga Staff' });
     await shop.staff('PATCH', `/api/collections/users/records/${olga.record.id}`, { staff: true });
 
@@ -147,7 +154,7 @@ describe('cart, settings and staff', () => {
       assert.equal(await page.getByTestId('today-sum').textContent(), `₽${sum.toLocaleString('en-US')}`);
 
       // A new order shows up live.
-      const c = await placeOrderByApi(shop, anna, [{ name: 'Assam Breakfast', qty: 1, price: 450 }]);
+      const c = await order(anna, [{ name: 'Assam Breakfast', qty: 1, price: 450 }]);
       await page.locator(`[data-testid="today-order"][data-number="${c.number}"]`).waitFor({ timeout: 5_000 });
       assert.equal(await page.getByTestId('today-count').textContent(), String(items.length + 1));
 

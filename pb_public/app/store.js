@@ -328,6 +328,7 @@ export async function endSession() {
   if (currentUser()) await cartSaved().catch(() => {});
   clearTimeout(serverCart.timer);
   serverCart.dirty = false;
+  serverCart.lines = new Map();
   replaceCart([]); // the account's cart is not left for the next person here
   pb.authStore.clear();
   resetData();
@@ -417,14 +418,27 @@ function replaceCart(entries, { sync = false } = {}) {
   saveCart({ sync });
 }
 
-const serverCart = { id: '', gen: -1, saving: null, dirty: false, timer: 0 };
+// lines: what the server last had, by product, so that a line whose product
+// the page does not know (yet) is saved as it was rather than dropped.
+const serverCart = { id: '', gen: -1, saving: null, dirty: false, timer: 0, lines: new Map() };
+
+function productName(product, lang) {
+  const name = product.name;
+  if (name && typeof name === 'object') return name[lang] || name.en || '';
+  const own = product.translations && product.translations[lang];
+  return (own && own.name) || name || '';
+}
 
 function cartLines() {
   const lang = getLang();
-  return Object.entries(cart).map(([id, qty]) => {
+  return Object.entries(cart).filter(([, qty]) => qty > 0).map(([id, qty]) => {
     const product = productById(id);
-    return product && qty > 0 ? { product: id, name: product.name[lang] || product.name.en, qty, price: product.price } : null;
-  }).filter(Boolean);
+    const before = serverCart.lines.get(id) || {};
+    // With a products collection the server takes name and price from it.
+    const name = (product && productName(product, lang)) || before.name || id;
+    const price = product ? Number(product.price) || 0 : Number(before.price) || 0;
+    return { product: id, name: String(name).slice(0, 200), qty, price };
+  });
 }
 
 /** The signed-in customer's cart record, made (empty) if they have none. */
@@ -463,8 +477,9 @@ async function loadServerCart() {
   if (gen !== generation) return; // signed out meanwhile
   serverCart.gen = gen;
   serverCart.id = record.id;
-  const lines = Array.isArray(record.items) ? record.items : [];
-  const entries = lines.filter((l) => l && productById(l.product) && l.qty > 0).map((l) => [l.product, Math.min(99, l.qty)]);
+  const lines = (Array.isArray(record.items) ? record.items : []).filter((l) => l && l.product && l.qty > 0);
+  serverCart.lines = new Map(lines.map((l) => [l.product, l]));
+  const entries = lines.map((l) => [l.product, Math.min(99, l.qty)]);
   if (entries.length) replaceCart(entries);
   else if (Object.keys(cart).length) scheduleCartSave(0); // what the guest chose comes along
 }
@@ -485,7 +500,8 @@ async function saveServerCart() {
         const gen = generation;
         const id = await serverCartId();
         if (!id || gen !== generation) return;
-        await pb.collection('carts').update(id, { items: cartLines() });
+        const saved = await pb.collection('carts').update(id, { items: cartLines() });
+        if (gen === generation && Array.isArray(saved.items)) serverCart.lines = new Map(saved.items.map((l) => [l.product, l]));
       }
     } finally {
       serverCart.saving = null;
