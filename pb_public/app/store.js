@@ -44,7 +44,7 @@ export const state = {
   telegram: { loaded: false, link: null, waiting: false, unavailable: false },
   devices: { loaded: false, list: [] },
   push: { state: 'unknown', busy: false },
-  // Staff only: every customer's orders since `todayFrom` ("Orders today").
+  // Staff only: every customer's orders since `from` ("Orders today").
   today: { loaded: false, from: '', orders: new Map() },
 };
 
