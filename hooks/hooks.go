@@ -109,6 +109,8 @@ func Bind(app core.App) {
 			return e.Next()
 		},
 	})
+	bindCarts(app)
+	bindProfile(app)
 	app.OnRecordCreate("users").Bind(&hook.Handler[*core.RecordEvent]{
 		Id: HookUserDefaults,
 		Func: func(e *core.RecordEvent) error {

@@ -2,6 +2,7 @@ package pb_migrations
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/pbnotify/pbnotify/channels"
 	"github.com/pbnotify/pbnotify/notify"
@@ -54,7 +55,8 @@ func DefaultRules() []DefaultRule {
 
 func init() {
 	m.Register(func(app core.App) error {
-		if err := seedTemplates(app, func(string) bool { return true }); err != nil {
+		// The reminders' templates come with their rules (1732000013).
+		if err := seedTemplates(app, func(key string) bool { return !slices.Contains(reminderTemplates, key) }); err != nil {
 			return err
 		}
 		ruleColl, err := app.FindCollectionByNameOrId(notify.RulesCollection)

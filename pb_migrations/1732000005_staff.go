@@ -2,6 +2,7 @@ package pb_migrations
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/pbnotify/pbnotify/notify"
@@ -62,7 +63,10 @@ func init() {
 // seedStaffTemplates adds the embedded staff.* templates that the shop does
 // not have yet.
 func seedStaffTemplates(app core.App) error {
-	return seedTemplates(app, func(key string) bool { return strings.HasPrefix(key, "staff.") })
+	// The staff digest's comes with its rule (1732000013).
+	return seedTemplates(app, func(key string) bool {
+		return strings.HasPrefix(key, "staff.") && !slices.Contains(reminderTemplates, key)
+	})
 }
 
 // seedStaffRules adds the StaffRules that the shop has no rule of the same

@@ -4,6 +4,7 @@
 //   #/            catalogue and cart       #/inbox     in-app messages
 //   #/orders      my orders                #/settings  profile, channels, preferences
 //   #/orders/<id> one order, live          #/signin, #/signup
+//   #/today       staff: orders today
 
 import { h } from './app/dom.js';
 import { getLang, LANGS, setLang, t } from './app/i18n.js';
@@ -17,7 +18,8 @@ import { signinView, signupView } from './app/views/auth.js';
 import { catalogueView } from './app/views/catalogue.js';
 import { inboxView } from './app/views/inbox.js';
 import { orderView, ordersView } from './app/views/orders.js';
-import { refreshPushState, settingsView } from './app/views/settings.js';
+import { browserTimezone, refreshPushState, settingsView } from './app/views/settings.js';
+import { todayView } from './app/views/today.js';
 
 const NEXT_KEY = 'shop.next';
 
@@ -27,6 +29,7 @@ const views = {
   order: orderView,
   inbox: inboxView,
   settings: settingsView,
+  today: todayView,
   signin: signinView(onSignedIn),
   signup: signupView(onSignedIn),
 };
@@ -75,7 +78,8 @@ function header() {
         navLink('catalogue', route, '#/', 'catalogue', t('nav.catalogue')),
         navLink('orders', route, '#/orders', 'orders', t('nav.orders')),
         navLink('inbox', route, '#/inbox', 'inbox', t('nav.inbox'), [badge, unreadText]),
-        navLink('settings', route, '#/settings', 'settings', t('nav.settings')))),
+        navLink('settings', route, '#/settings', 'settings', t('nav.settings')),
+        user && user.staff ? navLink('today', route, '#/today', 'orders', t('nav.today')) : null)),
     h('div', { class: 'header-tools' },
       h('div', { class: 'lang-switch', role: 'group', 'aria-label': t('nav.language') },
         LANGS.map((code) => h('button', {
@@ -144,6 +148,7 @@ async function onSignedIn() {
   // once (and is not sent back here if they click elsewhere meanwhile).
   startSession().catch(showError);
   toast(t('auth.welcome', { name: user.name || user.email }), 'success');
+  rememberTimezone();
   const next = sessionStorage.getItem(NEXT_KEY) || '#/';
   sessionStorage.removeItem(NEXT_KEY);
   if (location.hash === next) render({ focus: true });
@@ -162,6 +167,14 @@ async function signOut() {
   await endSession();
   toast(t('auth.signedOut'));
   location.hash = '#/';
+}
+
+// A customer who has not chosen a timezone gets this browser's, so that
+// reminders and greetings come at their local hours; Settings changes it.
+function rememberTimezone() {
+  const user = currentUser();
+  const zone = browserTimezone();
+  if (user && !user.timezone && zone) updateUser({ timezone: zone }).catch((err) => console.warn('timezone:', err));
 }
 
 // Web push: register the worker early; when this browser is subscribed,
@@ -214,7 +227,10 @@ async function boot() {
   if (user) {
     const valid = await refreshAuth();
     if (!valid) await endSession();
-    else emit('user');
+    else {
+      emit('user');
+      rememberTimezone();
+    }
   }
   syncPush();
 }

@@ -24,6 +24,7 @@ var (
 		"staff.order-created", "staff.payment-failed",
 		"auth.password-changed", "auth.email-changed",
 		"auth.verification", "auth.password-reset", "auth.email-change", "auth.otp", "auth.login-alert",
+		"cart.abandoned", "order.review-request", "user.birthday-greeting", "staff.orders-digest",
 	}
 	wantLocales = []string{"en", "ru"}
 	sections    = []string{"subject", "html", "text", "telegram", "pushTitle", "pushBody", "pushUrl", "sms"}
@@ -100,6 +101,9 @@ func funcs(html bool) map[string]any {
 		"progress": func(status any) string { return "progress:" + fmt.Sprint(status) },
 		"money":    func(amount, currency any) string { return fmt.Sprintf("%v %v", amount, currency) },
 		"date":     func(v any) string { return fmt.Sprint(v) },
+		// datetime is the time engine's: the moment in the recipient's
+		// timezone and language.
+		"datetime": func(v any) string { return "at " + fmt.Sprint(v) },
 		"default": func(def, v any) any {
 			switch x := v.(type) {
 			case nil:
@@ -153,6 +157,9 @@ func sampleOrder(full bool) map[string]any {
 // or "user"; staff is set for the staff alerts (staff.order-created is
 // about an order, sent to a staff member).
 func family(key string) (family string, staff bool) {
+	if key == "staff.orders-digest" {
+		return "digest", true
+	}
 	family, event, _ := strings.Cut(key, ".")
 	if family == "staff" {
 		family, _, _ = strings.Cut(event, "-")
@@ -216,6 +223,33 @@ func sampleView(family, locale string, full bool) map[string]any {
 			"link": actionLink, "token": "tok.en-1", "code": "73914682", "otpId": "otp0000000001", "minutes": 30.0,
 			"ip": "203.0.113.7", "userAgent": "Firefox " + xss,
 		}
+	case "cart":
+		items := []any{
+			map[string]any{"product": "sencha", "name": "Sencha " + xss, "qty": 2.0, "price": 590.0},
+			map[string]any{"product": "assam", "name": "Assam Breakfast", "qty": 1.0, "price": 450.0},
+		}
+		if !full {
+			items = []any{}
+		}
+		v["Record"] = map[string]any{
+			"id": "crt0000000001", "customer": "usr0000000001", "items": items,
+			"created": "2026-03-05 10:00:00.000Z", "updated": "2026-03-05 10:05:00.000Z",
+		}
+	case "digest":
+		// A digest sees the triggering records, oldest first, and their
+		// number; it is never sent for none.
+		first, second := sampleOrder(full), sampleOrder(full)
+		second["id"], second["number"], second["total"] = "ord0000000002", 1002.0, 590.0
+		if full {
+			second["address"] = "Kazan " + xss // a customer's words, escaped in HTML
+		}
+		items := []map[string]any{first, second}
+		if !full {
+			items = items[:1]
+		}
+		v["Record"] = second
+		v["Items"] = items
+		v["Count"] = len(items)
 	case "user":
 		v["Record"] = map[string]any{
 			"id": "usr0000000001", "name": userName, "email": "anna@example.org",
@@ -285,7 +319,7 @@ func TestDefaultsRender(t *testing.T) {
 	for _, d := range defs {
 		t.Run(d.Locale+"/"+d.Key, func(t *testing.T) {
 			family, staff := family(d.Key)
-			if !slices.Contains([]string{"order", "payment", "user", "auth"}, family) {
+			if !slices.Contains([]string{"order", "payment", "user", "auth", "cart", "digest"}, family) {
 				t.Fatalf("unknown key family %q", family)
 			}
 			for name := range d.Fields {
@@ -404,7 +438,7 @@ func checkOutput(t *testing.T, d templates.Template, family string, staff, full 
 		return
 	}
 	// Facts every message of the family must carry.
-	if family != "user" && family != "auth" {
+	if family == "order" || family == "payment" {
 		if !strings.Contains(out["subject"], orderNumber) {
 			t.Errorf("subject %q does not name order %s", out["subject"], orderNumber)
 		}
@@ -436,8 +470,9 @@ func checkOutput(t *testing.T, d templates.Template, family string, staff, full 
 	}
 	wantURL := map[string]string{
 		"order": "/#/orders/" + orderID, "payment": "/#/orders/" + orderID, "user": "/#/", "auth": "/#/settings",
+		"cart": "/#/", "digest": "/#/today",
 	}[family]
-	if staff {
+	if staff && family != "digest" {
 		wantURL = dashboardPath
 	}
 	if got := strings.TrimSpace(out["pushUrl"]); got != wantURL {
@@ -526,6 +561,38 @@ func checkOutput(t *testing.T, d templates.Template, family string, staff, full 
 		}
 		for _, name := range []string{"html", "text", "telegram", "pushBody"} {
 			contains(name, "Insufficient funds")
+		}
+	case "cart.abandoned":
+		for _, name := range []string{"html", "text", "telegram"} {
+			contains(name, "Assam Breakfast")
+			contains(name, "× 2")
+		}
+		contains("html", "Sencha &lt;script&gt;")
+		contains("html", `href="https://shop.example/#/"`)
+	case "order.review-request":
+		for _, name := range []string{"subject", "pushTitle", "sms"} {
+			contains(name, orderNumber)
+		}
+	case "user.birthday-greeting":
+		for _, name := range []string{"subject", "html", "text", "telegram"} {
+			contains(name, "Anna")
+		}
+	case "staff.orders-digest":
+		// "Orders in the last day: 2", each with its number and total.
+		for _, name := range []string{"subject", "html", "text", "telegram", "pushTitle", "sms"} {
+			contains(name, "2")
+		}
+		for _, name := range []string{"html", "text", "telegram", "pushBody"} {
+			contains(name, "1001")
+			contains(name, "1002")
+		}
+		for _, name := range []string{"html", "text", "telegram"} {
+			contains(name, "2730 RUB")
+			contains(name, "590 RUB")
+		}
+		for _, name := range []string{"html", "text"} {
+			contains(name, "at 2026-03-05") // datetime, in the staff member's timezone
+			contains(name, "https://shop.example/#/today")
 		}
 	case "payment.refunded":
 		for _, name := range []string{"html", "text", "telegram", "pushBody"} {

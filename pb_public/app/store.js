@@ -9,9 +9,12 @@
 //   devices   state.devices changed
 //   push      state.push changed
 //   cart      the cart changed
+//   today     state.today changed (staff: orders today)
 //   lang      the language changed
 
 import PocketBase from '/vendor/pocketbase.es.mjs';
+import { getLang } from './i18n.js';
+import { productById } from './products.js';
 
 export const pb = new PocketBase(location.origin);
 // Views may load the same list twice in a row (e.g. a realtime reconnect
@@ -44,6 +47,8 @@ export const state = {
   // The channels this shop delivers on (GET /api/notify/channels): the
   // storefront offers only those.
   channels: { loaded: false, list: [] },
+  // Staff only: every customer's orders since `from` ("Orders today").
+  today: { loaded: false, from: '', orders: new Map() },
 };
 
 export function currentUser() {
@@ -67,8 +72,11 @@ export function upsertMessage(record) {
   emit('messages');
 }
 
+// Staff may read every order; "My orders" are still the signed-in user's own.
+const isMine = (order) => order.customer === currentUser()?.id;
+
 export function sortedOrders() {
-  return [...state.orders.values()].sort((a, b) => (b.number || 0) - (a.number || 0));
+  return [...state.orders.values()].filter(isMine).sort((a, b) => (b.number || 0) - (a.number || 0));
 }
 
 export const isInboxMessage = (m) => m.channel === 'inbox' && m.status === 'sent';
@@ -109,7 +117,9 @@ export function loadOrders() {
 
 async function fetchOrders() {
   const gen = generation;
-  const list = await pb.collection('orders').getFullList({ sort: '-created', batch: 200 });
+  const list = await pb.collection('orders').getFullList({
+    sort: '-created', batch: 200, filter: pb.filter('customer = {:id}', { id: currentUser().id }),
+  });
   if (gen !== generation) return; // signed out meanwhile
   for (const record of list) upsertOrder(record);
   state.ordersLoaded = true;
@@ -121,6 +131,34 @@ export async function loadOrder(id) {
   const record = await pb.collection('orders').getOne(id);
   if (gen === generation) upsertOrder(record);
   return record;
+}
+
+// ---- staff: orders today ---------------------------------------------------
+
+/** PocketBase's form of the UTC moment of this browser's last midnight. */
+export function localMidnight(now = new Date()) {
+  const midnight = new Date(now.getFullYear(), now.getMonth(), now.getDate());
+  return midnight.toISOString().replace('T', ' ');
+}
+
+/** Loads every order placed since this browser's midnight (staff only). */
+export async function loadTodayOrders() {
+  const gen = generation;
+  const from = localMidnight();
+  const list = await pb.collection('orders').getFullList({
+    sort: '-created', batch: 200, filter: pb.filter('created >= {:from}', { from }),
+  });
+  if (gen !== generation) return; // signed out meanwhile
+  state.today = { loaded: true, from, orders: new Map(list.map((o) => [o.id, o])) };
+  emit('today');
+}
+
+function upsertTodayOrder(e) {
+  const today = state.today;
+  if (!today.loaded) return;
+  if (e.action === 'delete' || String(e.record.created) < today.from) today.orders.delete(e.record.id);
+  else if (newer(today.orders.get(e.record.id), e.record)) today.orders.set(e.record.id, e.record);
+  emit('today');
 }
 
 export function loadInbox() {
@@ -238,10 +276,11 @@ async function subscribeAll() {
   subscribed = false;
   await Promise.all([
     pb.collection('orders').subscribe('*', (e) => {
+      if (currentUser()?.staff) upsertTodayOrder(e);
       if (e.action === 'delete') {
         state.orders.delete(e.record.id);
         emit('orders');
-      } else {
+      } else if (isMine(e.record)) {
         upsertOrder(e.record);
       }
     }),
@@ -299,6 +338,7 @@ function resetData() {
   state.timelines.clear();
   state.telegram = { loaded: false, link: null, waiting: false, unavailable: false };
   state.devices = { loaded: false, list: [] };
+  state.today = { loaded: false, from: '', orders: new Map() };
 }
 
 /** Starts realtime and loads what the header needs. */
@@ -306,11 +346,16 @@ export async function startSession() {
   resetData();
   emit('auth');
   await startRealtime();
-  await Promise.all([loadOrders(), loadInbox()]);
+  await Promise.all([loadOrders(), loadInbox(), loadServerCart()]);
 }
 
 export async function endSession() {
   await stopRealtime();
+  if (currentUser()) await cartSaved().catch(() => {});
+  clearTimeout(serverCart.timer);
+  serverCart.dirty = false;
+  serverCart.lines = new Map();
+  replaceCart([]); // the account's cart is not left for the next person here
   pb.authStore.clear();
   resetData();
   emit('auth');
@@ -353,6 +398,13 @@ export async function updateUser(data) {
 
 // ---- cart ----------------------------------------------------------------
 
+// The cart is {productId: qty}. A guest's lives in this browser only; a
+// signed-in customer's is kept in the `carts` collection as well (one
+// record each: [{product, name, qty, price}]), so it follows them to
+// another browser, and the shop can remind them of it. The server copy is
+// loaded at sign-in (a non-empty one wins over what a guest put in this
+// browser), saved after every change, and emptied when the order is placed.
+
 const CART_KEY = 'shop.cart';
 
 function readCart() {
@@ -366,11 +418,12 @@ function readCart() {
 
 export const cart = readCart();
 
-function saveCart() {
+function saveCart({ sync = true } = {}) {
   try {
     localStorage.setItem(CART_KEY, JSON.stringify(cart));
   } catch (_) { /* storage disabled: the cart lives as long as the page */ }
   emit('cart');
+  if (sync && currentUser()) scheduleCartSave();
 }
 
 export function setQty(id, qty) {
@@ -383,4 +436,109 @@ export function setQty(id, qty) {
 export function clearCart() {
   for (const id of Object.keys(cart)) delete cart[id];
   saveCart();
+}
+
+function replaceCart(entries, { sync = false } = {}) {
+  for (const id of Object.keys(cart)) delete cart[id];
+  for (const [id, qty] of entries) cart[id] = qty;
+  saveCart({ sync });
+}
+
+// lines: what the server last had, by product, so that a line whose product
+// the page does not know (yet) is saved as it was rather than dropped.
+const serverCart = { id: '', gen: -1, saving: null, dirty: false, timer: 0, lines: new Map() };
+
+function productName(product, lang) {
+  const name = product.name;
+  if (name && typeof name === 'object') return name[lang] || name.en || '';
+  const own = product.translations && product.translations[lang];
+  return (own && own.name) || name || '';
+}
+
+function cartLines() {
+  const lang = getLang();
+  return Object.entries(cart).filter(([, qty]) => qty > 0).map(([id, qty]) => {
+    const product = productById(id);
+    const before = serverCart.lines.get(id) || {};
+    // With a products collection the server takes name and price from it.
+    const name = (product && productName(product, lang)) || before.name || id;
+    const price = product ? Number(product.price) || 0 : Number(before.price) || 0;
+    return { product: id, name: String(name).slice(0, 200), qty, price };
+  });
+}
+
+/** The signed-in customer's cart record, made (empty) if they have none. */
+async function findOrMakeCart() {
+  const user = currentUser();
+  const find = async () => (await pb.collection('carts').getList(1, 1, {
+    filter: pb.filter('customer = {:id}', { id: user.id }), skipTotal: true,
+  })).items[0];
+  const found = await find();
+  if (found) return found;
+  try {
+    return await pb.collection('carts').create({ customer: user.id, items: [] });
+  } catch (err) {
+    // Another tab made it meanwhile (one cart per customer): use that one.
+    const made = await find();
+    if (made) return made;
+    throw err;
+  }
+}
+
+/** The id of this session's cart record; '' if the session ended meanwhile. */
+async function serverCartId() {
+  if (serverCart.gen === generation && serverCart.id) return serverCart.id;
+  const gen = generation;
+  const record = await findOrMakeCart();
+  if (gen !== generation) return '';
+  serverCart.gen = gen;
+  serverCart.id = record.id;
+  return record.id;
+}
+
+/** Loads the signed-in customer's cart at the start of a session. */
+async function loadServerCart() {
+  const gen = generation;
+  const record = await findOrMakeCart();
+  if (gen !== generation) return; // signed out meanwhile
+  serverCart.gen = gen;
+  serverCart.id = record.id;
+  const lines = (Array.isArray(record.items) ? record.items : []).filter((l) => l && l.product && l.qty > 0);
+  serverCart.lines = new Map(lines.map((l) => [l.product, l]));
+  const entries = lines.map((l) => [l.product, Math.min(99, l.qty)]);
+  if (entries.length) replaceCart(entries);
+  else if (Object.keys(cart).length) scheduleCartSave(0); // what the guest chose comes along
+}
+
+function scheduleCartSave(delay = 300) {
+  serverCart.dirty = true;
+  clearTimeout(serverCart.timer);
+  serverCart.timer = setTimeout(() => { saveServerCart().catch((err) => console.warn('cart:', err)); }, delay);
+}
+
+// One save at a time; changes made meanwhile go out in the next one.
+async function saveServerCart() {
+  if (serverCart.saving) return serverCart.saving;
+  serverCart.saving = (async () => {
+    try {
+      while (serverCart.dirty && currentUser()) {
+        serverCart.dirty = false;
+        const gen = generation;
+        const id = await serverCartId();
+        if (!id || gen !== generation) return;
+        const saved = await pb.collection('carts').update(id, { items: cartLines() });
+        if (gen === generation && Array.isArray(saved.items)) serverCart.lines = new Map(saved.items.map((l) => [l.product, l]));
+      }
+    } finally {
+      serverCart.saving = null;
+    }
+  })();
+  return serverCart.saving;
+}
+
+/** Resolves once every change to the cart so far is saved on the server. */
+export async function cartSaved() {
+  clearTimeout(serverCart.timer);
+  if (serverCart.dirty) await saveServerCart();
+  else if (serverCart.saving) await serverCart.saving;
 }

@@ -16,12 +16,22 @@ function profileCard(changeLanguage) {
   const user = currentUser();
   const name = h('input', { id: 'profile-name', name: 'name', type: 'text', value: user.name || '', autocomplete: 'name', maxlength: '255' });
   const phone = h('input', { id: 'profile-phone', name: 'phone', type: 'tel', value: user.phone || '', autocomplete: 'tel', maxlength: '32' });
-  const save = h('button', { type: 'submit', class: 'btn btn-primary' }, t('settings.save'));
+  const timezone = timezoneSelect(user.timezone || browserTimezone());
+  const birthday = h('input', {
+    id: 'profile-birthday', name: 'birthday', type: 'date', value: String(user.birthday || '').slice(0, 10),
+    min: '1900-01-01', max: new Date().toISOString().slice(0, 10), autocomplete: 'bday',
+    'aria-describedby': 'profile-birthday-hint', 'data-testid': 'profile-birthday',
+  });
+  const save = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'profile-save' }, t('settings.save'));
   const form = h('form', { class: 'form', novalidate: true },
     h('div', { class: 'field' }, h('label', { for: 'profile-name' }, t('settings.name')), name),
     h('div', { class: 'field' }, h('label', { for: 'profile-email' }, t('settings.email')),
       h('input', { id: 'profile-email', type: 'email', value: user.email || '', readonly: true })),
     h('div', { class: 'field' }, h('label', { for: 'profile-phone' }, t('settings.phone')), phone),
+    h('div', { class: 'field' }, h('label', { for: 'profile-timezone' }, t('settings.timezone')), timezone,
+      h('p', { class: 'hint', id: 'profile-timezone-hint' }, t('settings.timezoneHint'))),
+    h('div', { class: 'field' }, h('label', { for: 'profile-birthday' }, t('settings.birthday')), birthday,
+      h('p', { class: 'hint', id: 'profile-birthday-hint' }, t('settings.birthdayHint'))),
     h('fieldset', { class: 'field segmented-field' },
       h('legend', null, t('settings.language')),
       h('div', { class: 'segmented' }, LANGS.map((code) => h('label', { class: 'segment' },
@@ -36,7 +46,11 @@ function profileCard(changeLanguage) {
     event.preventDefault();
     save.disabled = true;
     try {
-      await updateUser({ name: name.value.trim(), phone: phone.value.trim() });
+      await updateUser({
+        name: name.value.trim(), phone: phone.value.trim(), timezone: timezone.value,
+        // A date without a time: midnight UTC, the calendar day as entered.
+        birthday: birthday.value ? `${birthday.value} 00:00:00.000Z` : '',
+      });
       toast(t('settings.saved'), 'success');
     } catch (err) {
       showError(err);
@@ -47,6 +61,28 @@ function profileCard(changeLanguage) {
   return h('section', { class: 'card', 'aria-labelledby': 'profile-title' },
     h('h2', { class: 'section-title', id: 'profile-title' }, icon('user'), t('settings.profile')),
     form);
+}
+
+/** The browser's IANA timezone, e.g. "Europe/Moscow" ('' if unknown). */
+export function browserTimezone() {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || '';
+  } catch (_) {
+    return '';
+  }
+}
+
+// Every IANA timezone the browser knows, the chosen one selected (kept even
+// if this browser does not list it).
+function timezoneSelect(current) {
+  let zones = [];
+  try {
+    zones = Intl.supportedValuesOf('timeZone');
+  } catch (_) { /* an older browser: the current zone and UTC */ }
+  zones = [...new Set([...zones, current, 'UTC'].filter(Boolean))].sort();
+  return h('select', {
+    id: 'profile-timezone', name: 'timezone', 'aria-describedby': 'profile-timezone-hint', 'data-testid': 'profile-timezone',
+  }, zones.map((zone) => h('option', { value: zone, selected: zone === current }, zone.replace(/_/g, ' '))));
 }
 
 // ---- channels ------------------------------------------------------------
