@@ -334,6 +334,7 @@ func Register(app core.App, cfg Config) error {
 	p.bindRoutes()
 	p.bindPushRoutes()
 	p.bindTelegram()
+	p.bindConsole()
 
 	// Rules are loaded once the database is up and reloaded on every change.
 	app.OnBootstrap().Bind(&hook.Handler[*core.BootstrapEvent]{

@@ -61,6 +61,11 @@ func (p *plugin) handlePreview(e *core.RequestEvent) error {
 	if err != nil {
 		return err
 	}
+	return e.JSON(http.StatusOK, previewOf(tpl, rendered, recordID, channel))
+}
+
+// previewOf is the preview route's answer for channel ("" for every one).
+func previewOf(tpl *core.Record, rendered *Rendered, recordID, channel string) previewResponse {
 	res := previewResponse{Template: tpl.GetString("key"), Locale: tpl.GetString("locale"), Record: recordID}
 	if channel == "" || channel == channels.Email {
 		res.Subject, res.HTML, res.Text = rendered.Subject, rendered.HTML, rendered.Text
@@ -75,7 +80,7 @@ func (p *plugin) handlePreview(e *core.RequestEvent) error {
 		res.SMS = rendered.SMS
 		res.SMSEncoding, res.SMSSegments = sms.Segments(rendered.SMS)
 	}
-	return e.JSON(http.StatusOK, res)
+	return res
 }
 
 // renderForAdmin renders template {id} for channel (every field for "")
@@ -86,6 +91,12 @@ func (p *plugin) renderForAdmin(e *core.RequestEvent, recordID, channel string) 
 	if err != nil {
 		return nil, nil, "", e.NotFoundError("Template not found.", err)
 	}
+	return p.renderRecordForAdmin(e, tplRec, recordID, channel)
+}
+
+// renderRecordForAdmin is renderForAdmin for a template record in hand,
+// saved or not (the dashboard's editor previews unsaved drafts).
+func (p *plugin) renderRecordForAdmin(e *core.RequestEvent, tplRec *core.Record, recordID, channel string) (*core.Record, *Rendered, string, error) {
 	tpl, err := render.Compile(render.SourceFromRecord(tplRec))
 	if err != nil {
 		return nil, nil, "", e.BadRequestError("The template does not parse: "+err.Error(), nil)
