@@ -104,7 +104,7 @@ func (c *console) stats(app core.App, name string, span time.Duration, bucket st
 		COUNT(CASE WHEN [[status]] = 'skipped' THEN 1 END) AS skipped,
 		COUNT(CASE WHEN [[status]] = 'cancelled' THEN 1 END) AS cancelled,
 		%s AS opened, %s AS clicked
-		FROM {{%s}} WHERE [[created]] >= {:from} AND [[created]] <= {:to}
+		FROM {{%s}} WHERE [[created]] >= {:from}
 		GROUP BY 1, 2, 3, 4, 5 ORDER BY 1`, width, variant, opened, clicked, MessagesCollection)
 	if err := app.DB().NewQuery(q).Bind(dbx.Params{"from": st.From, "to": st.To}).All(&st.Rows); err != nil {
 		return nil, fmt.Errorf("stats: %w", err)
