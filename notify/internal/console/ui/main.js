@@ -926,13 +926,14 @@ function rulesView() {
             if (!byRule.size) {
                 return t.div({ className: "alert info" }, "No messages in this range.");
             }
+            // a reactive child's array is not flattened: one level only
             return [
                 t.div(
                     { className: "notify-legend m-b-sm" },
                     series.map((s) => t.span({ className: "notify-legend-item" }, t.span({ className: "notify-swatch", style: `background:${s.color}` }), s.label)),
                     st.tracked.opened ? null : t.span({ className: "txt-hint txt-sm" }, "Opens and clicks show once the shop tracks them."),
                 ),
-                [...byRule.entries()].map(([key, rows]) => {
+                ...[...byRule.entries()].map(([key, rows]) => {
                     const name = key.startsWith("template:")
                         ? `${key.slice(9) || "(no template)"} (no rule: test sends and notify.Send)`
                         : st.rules[key] || key;
