@@ -182,7 +182,7 @@ func (p *plugin) verdict(tx core.App, rec *core.Record, event string, rule *Rule
 			return v, err
 		}
 		if !holds {
-			v.Note = strings.TrimSpace(v.Note + fmt.Sprintf("; its guard %q does not hold now: unless it does by then, the message is cancelled", rule.Guard))
+			v.Note = strings.TrimSpace(v.Note + fmt.Sprintf("; its guard (%s) does not hold now: unless it does by then, the message is cancelled", rule.Guard))
 			v.Note = strings.TrimPrefix(v.Note, "; ")
 		}
 	}
@@ -243,7 +243,7 @@ func whyNot(tx core.App, rec *core.Record, event string, rule *Rule) (string, er
 			return "", err
 		}
 		if !ok {
-			return fmt.Sprintf("its condition %q does not hold", rule.Condition), nil
+			return fmt.Sprintf("its condition (%s) does not hold", rule.Condition), nil
 		}
 	}
 	if rule.ToStaff() {

@@ -265,10 +265,10 @@ function healthView() {
                                     null,
                                     ch.configured
                                         ? t.span({ className: "label success" }, "configured")
-                                        : t.span(
-                                            { className: "label warning" },
-                                            "not configured" + (ch.setup ? ": " + ch.setup : ""),
-                                        ),
+                                        : [
+                                            t.span({ className: "label warning" }, "not configured"),
+                                            ch.setup ? t.div({ className: "txt-hint txt-sm notify-setup" }, "set up: " + ch.setup) : null,
+                                        ],
                                 ),
                                 t.td({ className: "txt-right" }, String(ch.queued)),
                                 t.td(
@@ -353,7 +353,6 @@ function failuresView() {
                         t.span({ className: "label danger notify-group-count" }, String(g.count)),
                         t.code({ className: "notify-group-reason" }, g.reason),
                         g.channels.map((c) => t.span({ className: "label sm" }, c)),
-                        t.div({ className: "flex-fill" }),
                         t.button(
                             {
                                 type: "button",
@@ -691,40 +690,56 @@ function templatesView(route) {
                     t.div({ className: "txt-lg m-t-base m-b-sm" }, "Send a test"),
                     t.form(
                         {
-                            className: "flex gap-10 notify-test-form",
+                            className: "grid notify-test-form",
                             onsubmit: (e) => {
                                 e.preventDefault();
                                 sendTest();
                             },
                         },
-                        t.select(
-                            {
-                                id: "notify-test-channel",
-                                className: "notify-test-channel",
-                                value: () => data.testChannel,
-                                onchange: (e) => (data.testChannel = e.target.value),
-                            },
-                            ["email", "telegram", "sms", "webpush", "inbox", "webhook"].map((c) =>
-                                t.option({ value: c, selected: c == data.testChannel }, c)
+                        t.div(
+                            { className: "col-lg-4" },
+                            t.div(
+                                { className: "field" },
+                                t.label({ htmlFor: "notify-test-channel" }, "Channel"),
+                                t.select(
+                                    {
+                                        id: "notify-test-channel",
+                                        value: () => data.testChannel,
+                                        onchange: (e) => (data.testChannel = e.target.value),
+                                    },
+                                    ["email", "telegram", "sms", "webpush", "inbox", "webhook"].map((c) =>
+                                        t.option({ value: c, selected: c == data.testChannel }, c)
+                                    ),
+                                ),
                             ),
                         ),
-                        t.input({
-                            id: "notify-test-to",
-                            type: "text",
-                            required: true,
-                            placeholder: "you@example.org, a chat id, +7…, or a user id",
-                            value: () => data.testTo,
-                            oninput: (e) => (data.testTo = e.target.value),
-                        }),
-                        t.button(
-                            {
-                                type: "submit",
-                                className: () => `btn notify-test-send ${data.testing ? "loading" : ""}`,
-                                disabled: () => data.dirty || data.testing,
-                                title: () => data.dirty ? "Save first: a test sends the saved template" : "",
-                            },
-                            t.i({ className: "ri-send-plane-line", ariaHidden: true }),
-                            t.span({ className: "txt" }, "Send test"),
+                        t.div(
+                            { className: "col-lg-8" },
+                            t.div(
+                                { className: "field" },
+                                t.label({ htmlFor: "notify-test-to" }, "To"),
+                                t.input({
+                                    id: "notify-test-to",
+                                    type: "text",
+                                    required: true,
+                                    placeholder: "you@example.org, a chat id, +7…, or a user id",
+                                    value: () => data.testTo,
+                                    oninput: (e) => (data.testTo = e.target.value),
+                                }),
+                            ),
+                        ),
+                        t.div(
+                            { className: "col-lg-12" },
+                            t.button(
+                                {
+                                    type: "submit",
+                                    className: () => `btn notify-test-send ${data.testing ? "loading" : ""}`,
+                                    disabled: () => data.dirty || data.testing,
+                                    title: () => data.dirty ? "Save first: a test sends the saved template" : "",
+                                },
+                                t.i({ className: "ri-send-plane-line", ariaHidden: true }),
+                                t.span({ className: "txt" }, "Send test"),
+                            ),
                         ),
                     ),
                     () => {
