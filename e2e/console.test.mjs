@@ -347,7 +347,11 @@ describe('the Notifications page in the dashboard', () => {
     await page.locator('.notify-sidebar a', { hasText: 'Rule simulator' }).click();
     await page.locator('#notify-sim-collection').waitFor();
     await page.selectOption('#notify-sim-collection', 'orders');
-    await page.fill('#notify-sim-record', order.id);
+    // The dashboard's own record picker (the only order there is).
+    await page.getByRole('button', { name: 'Pick', exact: true }).click();
+    await page.locator('.records-picker-modal .records-picker-list .list-item.handle').first().click();
+    await page.locator('.records-picker-modal .modal-footer button', { hasText: 'Simulate with this record' }).click();
+    assert.equal(await page.inputValue('#notify-sim-record'), order.id);
     await page.selectOption('#notify-sim-event', 'update');
     await page.locator('#notify-sim-changes .editor-content').fill('{"status": "shipped"}');
     await page.locator('button.notify-sim-run').click();
@@ -365,5 +369,18 @@ describe('the Notifications page in the dashboard', () => {
     const stored = await shop.staff('GET', `/api/collections/orders/records/${order.id}`);
     assert.equal(stored.status, 'new');
     assert.equal((await messagesWhere(shop, `sourceRecord = "${order.id}"`)).length, before);
+
+    // The template editor previews against that real order once it is picked.
+    await page.locator('.notify-sidebar a', { hasText: 'Templates' }).click();
+    await page.locator('.notify-pv-subject').waitFor();
+    await page.selectOption('#notify-tpl-key', 'order.shipped');
+    await page.getByRole('button', { name: 'Pick a record' }).click();
+    await page.locator('.records-picker-modal .records-picker-list .list-item.handle').first().click();
+    await page.locator('.records-picker-modal .modal-footer button', { hasText: 'Preview with this record' }).click();
+    await page.waitForFunction(
+      (n) => document.querySelector('.notify-pv-subject')?.textContent.includes(`Parcel ${n} is on its way`),
+      stored.number,
+    );
+    assert.match(await page.locator('.notify-preview-source').textContent(), /^record /);
   });
 });
