@@ -387,3 +387,79 @@ func containsStr(list []string, s string) bool {
 	}
 	return false
 }
+
+func TestChannelSetUp(t *testing.T) {
+	t.Parallel()
+	shop := shoptest.New(t, shoptest.Options{NoSMTP: true, Config: notify.Config{SMSProvider: "twilio", SMSAccount: "AC1", SMSToken: "t", SMSFrom: "+15550001"}})
+	admin := shop.SuperuserToken()
+	h := decode[console.Health](t, shop.MustDo(200, "GET", "/api/notify/console/health", admin, nil))
+	got := map[string]string{}
+	for _, ch := range h.Channels {
+		got[ch.Name] = fmt.Sprintf("%v %s", ch.Configured, ch.Setup)
+	}
+	for name, want := range map[string]string{
+		"email":   "false Settings → Mail settings → SMTP",
+		"sms":     "true ",
+		"inbox":   "true ",
+		"webhook": "false NOTIFY_WEBHOOK_URL",
+	} {
+		if got[name] != want {
+			t.Errorf("%s = %q; want %q", name, got[name], want)
+		}
+	}
+}
+
+// Once the shop records opens, clicks and variants (the Measure fields),
+// the stats count them, without a restart.
+func TestStatsCountOpensAndClicksWhenTracked(t *testing.T) {
+	t.Parallel()
+	shop := quietShop(t)
+	admin := shop.SuperuserToken()
+	coll, err := shop.App.FindCollectionByNameOrId(notify.MessagesCollection)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"openedAt", "clickedAt"} {
+		if coll.Fields.GetByName(name) == nil {
+			coll.Fields.Add(&core.DateField{Name: name})
+		}
+	}
+	if coll.Fields.GetByName("variant") == nil {
+		coll.Fields.Add(&core.TextField{Name: "variant"})
+	}
+	if err := shop.App.Save(coll); err != nil {
+		t.Fatal(err)
+	}
+	now := shop.Clock.Now()
+	for i, v := range []struct {
+		variant         string
+		opened, clicked bool
+	}{{"", true, true}, {"", true, false}, {"B", false, false}, {"B", true, false}} {
+		m := addMessage(t, shop, "email", "sent", 1, now, "", time.Time{})
+		params := dbx.Params{"variant": v.variant}
+		if v.opened {
+			params["openedAt"] = dbTime(now)
+		}
+		if v.clicked {
+			params["clickedAt"] = dbTime(now)
+		}
+		if _, err := shop.App.DB().Update(notify.MessagesCollection, params, dbx.HashExp{"id": m.Id}).Execute(); err != nil {
+			t.Fatal(i, err)
+		}
+	}
+	st := decode[console.Stats](t, shop.MustDo(200, "GET", "/api/notify/console/stats?range=24h", admin, nil))
+	if !st.Tracked["opened"] || !st.Tracked["clicked"] || !st.Tracked["variant"] {
+		t.Fatalf("tracked = %v; want opened, clicked and variant", st.Tracked)
+	}
+	got := map[string]string{}
+	for _, r := range st.Rows {
+		if r.Opened == nil || r.Clicked == nil {
+			t.Fatalf("row %+v has no opened/clicked", r)
+		}
+		got[r.Variant] = fmt.Sprintf("sent=%d opened=%d clicked=%d", r.Sent, *r.Opened, *r.Clicked)
+	}
+	want := map[string]string{"": "sent=2 opened=2 clicked=1", "B": "sent=2 opened=1 clicked=0"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("per variant = %v; want %v", got, want)
+	}
+}
