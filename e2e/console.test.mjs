@@ -304,6 +304,11 @@ describe('the Notifications page in the dashboard', () => {
     await err.waitFor();
     assert.equal(await err.getAttribute('data-line'), '3');
     assert.match(await err.textContent(), /^Line 3: /);
+    // ...and marked in the editor, on the third line of its text.
+    const mark = await page.locator('[data-field="html"] .notify-line-mark').boundingBox();
+    const box = await html.boundingBox();
+    const lineHeight = await html.evaluate((el) => parseFloat(getComputedStyle(el).lineHeight));
+    assert.ok(Math.abs(mark.y - (box.y + 2 * lineHeight)) < 2, `mark at ${mark.y}, third line at ${box.y + 2 * lineHeight}`);
     await shot(page, 'templates-error', 'light');
 
     // Saving it is refused the same way and nothing is stored.

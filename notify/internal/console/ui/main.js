@@ -583,8 +583,47 @@ function templatesView(route) {
     }
 
     function fieldEditor(f) {
+        // the error under the field, as the dashboard's own forms show it
         return t.div(
-            { className: () => `field notify-field ${data.draft?.errors?.[f.name] ? "error" : ""}`, "html-data-field": f.name },
+            { className: "notify-field-wrap", "html-data-field": f.name },
+            fieldBox(f),
+            () => {
+                const e = data.draft?.errors?.[f.name];
+                if (!e) return;
+                return t.div(
+                    { className: "field-help error notify-field-error", "html-data-line": String(e.line || 0) },
+                    e.line ? t.strong(null, `Line ${e.line}: `) : null,
+                    e.message,
+                );
+            },
+        );
+    }
+
+    function fieldBox(f) {
+        return t.div(
+            {
+                className: () => `field notify-field ${data.draft?.errors?.[f.name] ? "error" : ""}`,
+                // mark the line the error names inside the code editor
+                onmount: (el) => {
+                    el._lineWatcher = watch(
+                        () => data.draft?.errors?.[f.name]?.line || 0,
+                        (line) => {
+                            const container = el.querySelector(".code-editor-container");
+                            let mark = container?.querySelector(".notify-line-mark");
+                            if (!line || !container) {
+                                mark?.remove();
+                                return;
+                            }
+                            if (!mark) {
+                                mark = t.div({ className: "notify-line-mark", ariaHidden: true });
+                                container.prepend(mark);
+                            }
+                            mark.style.setProperty("--line", String(line - 1));
+                        },
+                    );
+                },
+                onunmount: (el) => el._lineWatcher?.unwatch(),
+            },
             t.label({ htmlFor: "notify-tpl-" + f.name }, f.label),
             app.components.codeEditor({
                 id: "notify-tpl-" + f.name,
@@ -597,15 +636,6 @@ function templatesView(route) {
                     renderDraft();
                 },
             }),
-            () => {
-                const e = data.draft?.errors?.[f.name];
-                if (!e) return;
-                return t.div(
-                    { className: "field-help error notify-field-error", "html-data-line": String(e.line || 0) },
-                    e.line ? t.strong(null, `Line ${e.line}: `) : null,
-                    e.message,
-                );
-            },
         );
     }
 
