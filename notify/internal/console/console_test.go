@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pbnotify/pbnotify/channels/email/smtptest"
 	"github.com/pbnotify/pbnotify/internal/shoptest"
 	"github.com/pbnotify/pbnotify/notify"
 	"github.com/pbnotify/pbnotify/notify/internal/console"
@@ -461,5 +462,52 @@ func TestStatsCountOpensAndClicksWhenTracked(t *testing.T) {
 	want := map[string]string{"": "sent=2 opened=2 clicked=1", "B": "sent=2 opened=1 clicked=0"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("per variant = %v; want %v", got, want)
+	}
+}
+
+// Emails skipped while the shop had no mail server go out when their group
+// is retried after it is set up.
+func TestSkippedGroupRetryAfterSetUp(t *testing.T) {
+	t.Parallel()
+	srv := smtptest.Start(t)
+	shop := shoptest.New(t, shoptest.Options{NoSMTP: true, Config: notify.Config{EmailTLS: srv.ClientTLS}})
+	admin := shop.SuperuserToken()
+	shop.SignUp("Anna", "anna@example.org", "en")
+	skipped := shop.WaitMessage("to = 'anna@example.org' && channel = 'email'", nil, notify.StatusSkipped)
+
+	type groups struct {
+		Status string                 `json:"status"`
+		Groups []console.FailureGroup `json:"groups"`
+	}
+	if g := decode[groups](t, shop.MustDo(200, "GET", "/api/notify/console/failures", admin, nil)); len(g.Groups) != 0 {
+		t.Errorf("failed groups = %+v; want none (the email was skipped, not failed)", g.Groups)
+	}
+	g := decode[groups](t, shop.MustDo(200, "GET", "/api/notify/console/failures?status=skipped", admin, nil))
+	if g.Status != "skipped" || len(g.Groups) != 1 || g.Groups[0].Reason != console.Reason(skipped.GetString("error")) {
+		t.Fatalf("skipped groups = %+v; want the one skipped email (%q)", g, skipped.GetString("error"))
+	}
+	if r := shop.Do("GET", "/api/notify/console/failures?status=sent", admin, nil); r.Status != 400 {
+		t.Errorf("status=sent = %d; want 400", r.Status)
+	}
+	// A failed-status retry of a skipped reason finds nothing.
+	if r := shop.Do("POST", "/api/notify/console/failures/retry", admin, map[string]any{"reason": g.Groups[0].Reason}); r.Status != 404 {
+		t.Errorf("retry as failed = %d %s; want 404", r.Status, r.Body)
+	}
+
+	settings := shop.App.Settings()
+	settings.SMTP.Enabled = true
+	settings.SMTP.Host, settings.SMTP.Port = srv.Host, srv.Port
+	settings.SMTP.Username, settings.SMTP.Password = smtptest.Username, smtptest.Password
+	if err := shop.App.Save(settings); err != nil {
+		t.Fatal(err)
+	}
+	out := decode[map[string]int](t, shop.MustDo(200, "POST", "/api/notify/console/failures/retry", admin,
+		map[string]any{"reason": g.Groups[0].Reason, "status": "skipped"}))
+	if out["retried"] != 1 {
+		t.Errorf("retried = %v; want 1", out)
+	}
+	shop.WaitMessage("id = {:id}", map[string]any{"id": skipped.Id}, notify.StatusSent)
+	if msgs := srv.Wait(t, 1, 10*time.Second); len(msgs) != 1 || msgs[0].To[0] != "anna@example.org" {
+		t.Errorf("SMTP got %+v; want the welcome to anna", msgs)
 	}
 }

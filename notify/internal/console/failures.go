@@ -70,24 +70,41 @@ func Reason(errText string) string {
 	return r
 }
 
-func (c *console) failedMessages(app core.App) ([]FailedMessage, error) {
+// failureStatus reads ?status= (or the body's status): "failed" (the
+// default) or "skipped" — a skipped message, e.g. of a channel that was not
+// set up yet, can be retried once it is.
+func failureStatus(s string) (string, bool) {
+	switch s {
+	case "", "failed":
+		return "failed", true
+	case "skipped":
+		return "skipped", true
+	}
+	return "", false
+}
+
+func (c *console) failedMessages(app core.App, status string) ([]FailedMessage, error) {
 	var rows []FailedMessage
 	err := app.DB().NewQuery(`SELECT [[id]] AS id, [[channel]] AS channel, [[template]] AS template,
 		[[to]] AS "to", [[error]] AS error, [[attempts]] AS attempts, [[updated]] AS updated
-		FROM {{` + MessagesCollection + `}} WHERE [[status]] = 'failed'
-		ORDER BY [[updated]] DESC LIMIT {:limit}`).Bind(dbx.Params{"limit": failuresScanned}).All(&rows)
+		FROM {{` + MessagesCollection + `}} WHERE [[status]] = {:status}
+		ORDER BY [[updated]] DESC LIMIT {:limit}`).Bind(dbx.Params{"status": status, "limit": failuresScanned}).All(&rows)
 	if err != nil {
-		return nil, fmt.Errorf("failed messages: %w", err)
+		return nil, fmt.Errorf("%s messages: %w", status, err)
 	}
 	return rows, nil
 }
 
 func (c *console) handleFailures(e *core.RequestEvent) error {
-	rows, err := c.failedMessages(e.App)
+	status, ok := failureStatus(e.Request.URL.Query().Get("status"))
+	if !ok {
+		return e.BadRequestError("status must be failed or skipped.", nil)
+	}
+	rows, err := c.failedMessages(e.App, status)
 	if err != nil {
 		return e.InternalServerError("", err)
 	}
-	return e.JSON(http.StatusOK, map[string]any{"groups": groupFailures(rows), "scanned": len(rows), "limit": failuresScanned})
+	return e.JSON(http.StatusOK, map[string]any{"status": status, "groups": groupFailures(rows), "scanned": len(rows), "limit": failuresScanned})
 }
 
 // groupFailures groups rows (newest first) by Reason, the largest group
@@ -126,18 +143,23 @@ func contains(list []string, s string) bool {
 
 type retryRequest struct {
 	Reason string `json:"reason"`
+	Status string `json:"status"` // failed (default) or skipped
 }
 
-// handleRetryGroup puts every failed message of one reason back in the
+// handleRetryGroup puts every failed (or skipped) message of one reason back in the
 // queue the way the README's dashboard retry does: status queued, saved
 // through the app, so the plugin's retry hook starts attempts, error and
 // lease afresh and wakes the dispatcher.
 func (c *console) handleRetryGroup(e *core.RequestEvent) error {
 	var body retryRequest
 	if err := e.BindBody(&body); err != nil || strings.TrimSpace(body.Reason) == "" {
-		return e.BadRequestError(`The body must be JSON {"reason": "<a reason from GET /api/notify/console/failures>"}.`, err)
+		return e.BadRequestError(`The body must be JSON {"reason": "<a reason from GET /api/notify/console/failures>", "status": "failed|skipped"}.`, err)
 	}
-	rows, err := c.failedMessages(e.App)
+	status, ok := failureStatus(body.Status)
+	if !ok {
+		return e.BadRequestError("status must be failed or skipped.", nil)
+	}
+	rows, err := c.failedMessages(e.App, status)
 	if err != nil {
 		return e.InternalServerError("", err)
 	}
@@ -153,7 +175,7 @@ func (c *console) handleRetryGroup(e *core.RequestEvent) error {
 		if err != nil {
 			return e.InternalServerError("", fmt.Errorf("retry group: %w", err))
 		}
-		if rec.GetString("status") != "failed" {
+		if rec.GetString("status") != status {
 			continue // retried meanwhile
 		}
 		rec.Set("status", "queued")
@@ -163,7 +185,7 @@ func (c *console) handleRetryGroup(e *core.RequestEvent) error {
 		retried++
 	}
 	if retried == 0 {
-		return e.NotFoundError("No failed message has this reason (any more); reload the failures.", nil)
+		return e.NotFoundError(fmt.Sprintf("No %s message has this reason (any more); reload the list.", status), nil)
 	}
 	return e.JSON(http.StatusOK, map[string]any{"retried": retried})
 }

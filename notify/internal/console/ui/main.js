@@ -293,11 +293,12 @@ function healthView() {
 // Failures
 
 function failuresView() {
-    const data = store({ groups: null, error: "", open: {}, retrying: "", loadedAt: 0 });
+    const data = store({ status: "failed", groups: null, error: "", open: {}, retrying: "", loadedAt: 0 });
 
     async function load() {
         try {
-            const res = await api(API + "/failures");
+            const res = await api(API + "/failures?status=" + data.status);
+            if (res.status != data.status) return; // the other tab was picked meanwhile
             data.groups = res.groups;
             data.error = "";
             data.loadedAt = Date.now();
@@ -310,11 +311,11 @@ function failuresView() {
 
     function retry(group) {
         app.modals.confirm(
-            `Put the ${group.count} failed message(s) with this reason back in the queue? They are sent again at once, to the addresses the customers have now.`,
+            `Put the ${group.count} ${data.status} message(s) with this reason back in the queue? They are sent again at once, to the addresses the customers have now.`,
             async () => {
                 data.retrying = group.reason;
                 try {
-                    const res = await api(API + "/failures/retry", { method: "POST", body: { reason: group.reason } });
+                    const res = await api(API + "/failures/retry", { method: "POST", body: { reason: group.reason, status: data.status } });
                     app.toasts.success(`Queued ${res.retried} message(s) again.`);
                 } catch (err) {
                     app.checkApiError(err);
@@ -336,14 +337,35 @@ function failuresView() {
         },
         t.div(
             { className: "flex gap-10 m-b-sm" },
-            t.div({ className: "txt-lg" }, "Failed messages, grouped by reason"),
+            t.div({ className: "txt-lg" }, () => `${data.status == "failed" ? "Failed" : "Skipped"} messages, grouped by reason`),
             app.components.refreshButton({ className: "btn sm transparent secondary circle", onclick: load }),
+            t.div({ className: "flex-fill" }),
+            t.div(
+                { className: "notify-range" },
+                ["failed", "skipped"].map((st) =>
+                    t.button(
+                        {
+                            type: "button",
+                            className: () => `btn sm ${data.status == st ? "" : "secondary transparent"}`,
+                            "html-data-status": st,
+                            title: st == "skipped" ? "Skipped: e.g. a channel that was not set up yet; retry them once it is" : "",
+                            onclick: () => {
+                                data.status = st;
+                                data.groups = null;
+                                data.open = {};
+                                load();
+                            },
+                        },
+                        st == "failed" ? "Failed" : "Skipped",
+                    )
+                ),
+            ),
         ),
         () => {
             if (data.error) return errorAlert(data.error);
             if (!data.groups) return loader();
             if (!data.groups.length) {
-                return t.div({ className: "alert success" }, "No failed messages.");
+                return t.div({ className: "alert success" }, `No ${data.status} messages.`);
             }
             return data.groups.map((g) =>
                 t.div(
