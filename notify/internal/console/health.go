@@ -108,18 +108,23 @@ func (c *console) health(app core.App) (*Health, error) {
 	}
 	for _, ch := range c.cfg.Channels(app) {
 		ch := ChannelHealth{Channel: ch, Queued: queued[ch.Name]}
-		var last struct {
-			Error   string `db:"error"`
-			Updated string `db:"updated"`
+		// One query per status, each on the queue's (status, channel)
+		// index: an OR across statuses would scan the whole log.
+		for _, cond := range []string{`[[status]] = 'failed'`, `[[status]] = 'queued' AND [[attempts]] > 0`} {
+			var last struct {
+				Error   string `db:"error"`
+				Updated string `db:"updated"`
+			}
+			err := app.DB().NewQuery(`SELECT [[error]] AS error, [[updated]] AS updated FROM {{` + MessagesCollection + `}}
+				WHERE ` + cond + ` AND [[channel]] = {:ch} AND [[error]] != ''
+				ORDER BY [[updated]] DESC LIMIT 1`).Bind(dbx.Params{"ch": ch.Name}).One(&last)
+			if err != nil && !isNoRows(err) {
+				return nil, fmt.Errorf("last error of %s: %w", ch.Name, err)
+			}
+			if last.Updated > ch.LastErrorAt {
+				ch.LastError, ch.LastErrorAt = last.Error, last.Updated
+			}
 		}
-		err := app.DB().NewQuery(`SELECT [[error]] AS error, [[updated]] AS updated FROM {{` + MessagesCollection + `}}
-			WHERE [[channel]] = {:ch} AND [[error]] != ''
-			  AND ([[status]] = 'failed' OR ([[status]] = 'queued' AND [[attempts]] > 0))
-			ORDER BY [[updated]] DESC LIMIT 1`).Bind(dbx.Params{"ch": ch.Name}).One(&last)
-		if err != nil && !isNoRows(err) {
-			return nil, fmt.Errorf("last error of %s: %w", ch.Name, err)
-		}
-		ch.LastError, ch.LastErrorAt = last.Error, last.Updated
 		h.Channels = append(h.Channels, ch)
 	}
 	return h, nil

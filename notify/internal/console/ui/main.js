@@ -106,9 +106,26 @@ function escapeXML(s) {
     return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;" })[c]);
 }
 
-// subscribe to notifyMessages while el is mounted; onchange is debounced
-function liveMessages(onchange) {
-    const refresh = debounce(onchange, 400);
+// at most one call per `ms`, the last one included, so a steady stream of
+// events refreshes steadily (a debounce would wait for a pause that may
+// never come) without a query per event
+function throttle(fn, ms) {
+    let last = 0, timer = null;
+    return () => {
+        if (timer) return;
+        const wait = Math.max(0, last + ms - Date.now());
+        timer = setTimeout(() => {
+            timer = null;
+            last = Date.now();
+            fn();
+        }, wait);
+    };
+}
+
+// subscribe to notifyMessages while el is mounted; onchange runs at most
+// once per `every` ms (a short wait gathers a burst into one refresh)
+function liveMessages(onchange, every = 1000) {
+    const refresh = throttle(onchange, every);
     let unsubscribe;
     return {
         onmount: async () => {
@@ -952,7 +969,8 @@ function rulesView() {
         }
     }
     load();
-    const live = liveMessages(load);
+    // the charts scan the whole range: refresh them less often
+    const live = liveMessages(load, 15000);
 
     return t.div(
         {
