@@ -38,31 +38,42 @@ const SERIES = [
     { key: "clicked", label: "clicked", color: "var(--primaryColor)", tracked: true },
 ];
 
-// the page's stylesheet, next to this file
-document.head.appendChild(t.link({ rel: "stylesheet", href: app.pb.buildURL("/_/extensions/notify/console.css") }));
-
-// header link, before "Settings"
-{
-    const link = {
-        href: BASE,
-        icon: "ri-notification-3-line",
-        label: "Notifications",
-        isActive: () => window.location.hash == BASE || window.location.hash.startsWith(BASE + "/")
-            || window.location.hash.startsWith(BASE + "?"),
-    };
-    const settingsAt = app.store.headerLinks.findIndex((l) => l.href == "#/settings");
-    if (settingsAt >= 0) {
-        app.store.headerLinks.splice(settingsAt, 0, link);
-    } else {
-        app.store.headerLinks.push(link);
-    }
+// The dashboard runs every extension's main.js in one module, one after
+// the other: if its (experimental) API changed under us, say so in the
+// console and leave the dashboard and the other extensions working.
+try {
+    register();
+} catch (err) {
+    console.error("pbnotify: the Notifications page could not be added to this dashboard version:", err);
 }
 
-app.routes.superuserOnly(BASE, () => page("Health", healthView()));
-app.routes.superuserOnly(BASE + "/failures", () => page("Failures", failuresView()));
-app.routes.superuserOnly(BASE + "/templates", (route) => page("Templates", templatesView(route), true));
-app.routes.superuserOnly(BASE + "/rules", () => page("Per rule", rulesView(), true));
-app.routes.superuserOnly(BASE + "/simulator", () => page("Rule simulator", simulatorView()));
+function register() {
+    // the page's stylesheet, next to this file
+    document.head.appendChild(t.link({ rel: "stylesheet", href: app.pb.buildURL("/_/extensions/notify/console.css") }));
+
+    // header link, before "Settings"
+    {
+        const link = {
+            href: BASE,
+            icon: "ri-notification-3-line",
+            label: "Notifications",
+            isActive: () => window.location.hash == BASE || window.location.hash.startsWith(BASE + "/")
+                || window.location.hash.startsWith(BASE + "?"),
+        };
+        const settingsAt = app.store.headerLinks.findIndex((l) => l.href == "#/settings");
+        if (settingsAt >= 0) {
+            app.store.headerLinks.splice(settingsAt, 0, link);
+        } else {
+            app.store.headerLinks.push(link);
+        }
+    }
+
+    app.routes.superuserOnly(BASE, () => page("Health", healthView()));
+    app.routes.superuserOnly(BASE + "/failures", () => page("Failures", failuresView()));
+    app.routes.superuserOnly(BASE + "/templates", (route) => page("Templates", templatesView(route), true));
+    app.routes.superuserOnly(BASE + "/rules", () => page("Per rule", rulesView(), true));
+    app.routes.superuserOnly(BASE + "/simulator", () => page("Rule simulator", simulatorView()));
+}
 
 // -------------------------------------------------------------------
 // helpers
