@@ -138,16 +138,25 @@ function throttle(fn, ms) {
 function liveMessages(onchange, every = 1000) {
     const refresh = throttle(onchange, every);
     let unsubscribe;
+    let mounted = false;
     return {
         onmount: async () => {
+            mounted = true;
             try {
-                unsubscribe = await app.pb.collection("notifyMessages").subscribe("*", refresh);
+                const unsub = await app.pb.collection("notifyMessages").subscribe("*", refresh);
+                if (mounted) {
+                    unsubscribe = unsub;
+                } else {
+                    unsub(); // left the page before the subscription was made
+                }
             } catch (err) {
                 console.warn("notify: realtime subscription failed", err);
             }
         },
         onunmount: () => {
+            mounted = false;
             unsubscribe?.();
+            unsubscribe = null;
         },
     };
 }
