@@ -502,14 +502,22 @@ function templatesView(route) {
         testTo: "",
         testing: false,
         testResult: null,
+        variant: route?.query?.variant?.[0] || "",
         get current() {
-            return (data.templates || []).find((tp) => tp.key == data.key && tp.locale == data.locale);
+            const same = (data.templates || []).filter((tp) => tp.key == data.key && tp.locale == data.locale);
+            // A/B variants (notifyTemplates.variant, once the shop has it) share key and language
+            return same.find((tp) => (tp.variant || "") == data.variant) || same[0];
+        },
+        get variants() {
+            return (data.templates || [])
+                .filter((tp) => tp.key == data.key && tp.locale == data.locale)
+                .map((tp) => tp.variant || "");
         },
         get keys() {
             return [...new Set((data.templates || []).map((tp) => tp.key))].sort();
         },
         get locales() {
-            return (data.templates || []).filter((tp) => tp.key == data.key).map((tp) => tp.locale).sort();
+            return [...new Set((data.templates || []).filter((tp) => tp.key == data.key).map((tp) => tp.locale))].sort();
         },
         get dirty() {
             return JSON.stringify(data.fields) != data.saved;
@@ -537,6 +545,7 @@ function templatesView(route) {
                     || templates.find((tp) => used.has(tp.key)) || templates[0];
                 data.key = first?.key || "";
                 data.locale = first?.locale || "";
+                data.variant = first?.variant || "";
             }
             pick();
         } catch (err) {
@@ -721,6 +730,7 @@ function templatesView(route) {
                                         value: () => data.key,
                                         onchange: (e) => {
                                             data.key = e.target.value;
+                                            data.variant = "";
                                             if (!data.locales.includes(data.locale)) data.locale = data.locales[0];
                                             data.record = null;
                                             pick();
@@ -741,6 +751,7 @@ function templatesView(route) {
                                         value: () => data.locale,
                                         onchange: (e) => {
                                             data.locale = e.target.value;
+                                            data.variant = "";
                                             pick();
                                         },
                                     },
@@ -748,6 +759,28 @@ function templatesView(route) {
                                 ),
                             ),
                         ),
+                        () => {
+                            if (data.variants.length < 2) return;
+                            return t.div(
+                                { className: "col-lg-12" },
+                                t.div(
+                                    { className: "field" },
+                                    t.label({ htmlFor: "notify-tpl-variant" }, "Variant"),
+                                    t.select(
+                                        {
+                                            id: "notify-tpl-variant",
+                                            onchange: (e) => {
+                                                data.variant = e.target.value;
+                                                pick();
+                                            },
+                                        },
+                                        data.variants.map((v) =>
+                                            t.option({ value: v, selected: v == (data.current?.variant || "") }, v || "A (original)")
+                                        ),
+                                    ),
+                                ),
+                            );
+                        },
                     ),
                     () => {
                         // re-created only when another template is picked
