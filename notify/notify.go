@@ -332,9 +332,9 @@ func Register(app core.App, cfg Config) error {
 	p.bindValidation()
 	p.bindSchemaGuard()
 	p.bindRoutes()
+	p.bindConsole()
 	p.bindPushRoutes()
 	p.bindTelegram()
-	p.bindConsole()
 
 	// Rules are loaded once the database is up and reloaded on every change.
 	app.OnBootstrap().Bind(&hook.Handler[*core.BootstrapEvent]{
