@@ -29,10 +29,25 @@ func (p *plugin) bindConsole() {
 			if err != nil {
 				return nil, err
 			}
-			return previewOf(tpl, rendered, recordID, ""), nil
+			return draftPreview(tpl, rendered, recordID), nil
 		},
 		Simulate: p.simulate,
 	})
+}
+
+// draftPreview is the preview route's answer for every channel (the
+// route's own builder is left as it is, so the two stay separate edits).
+func draftPreview(tpl *core.Record, r *Rendered, recordID string) previewResponse {
+	res := previewResponse{
+		Template: tpl.GetString("key"), Locale: tpl.GetString("locale"), Record: recordID,
+		Subject: r.Subject, HTML: r.HTML, Text: r.Text, Telegram: r.Telegram,
+		PushTitle: r.PushTitle, PushBody: r.PushBody, PushURL: r.PushURL,
+	}
+	if r.SMS != "" {
+		res.SMS = r.SMS
+		res.SMSEncoding, res.SMSSegments = sms.Segments(r.SMS)
+	}
+	return res
 }
 
 // consoleChannels says, for every channel a rule may name, whether it is

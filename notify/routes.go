@@ -61,11 +61,6 @@ func (p *plugin) handlePreview(e *core.RequestEvent) error {
 	if err != nil {
 		return err
 	}
-	return e.JSON(http.StatusOK, previewOf(tpl, rendered, recordID, channel))
-}
-
-// previewOf is the preview route's answer for channel ("" for every one).
-func previewOf(tpl *core.Record, rendered *Rendered, recordID, channel string) previewResponse {
 	res := previewResponse{Template: tpl.GetString("key"), Locale: tpl.GetString("locale"), Record: recordID}
 	if channel == "" || channel == channels.Email {
 		res.Subject, res.HTML, res.Text = rendered.Subject, rendered.HTML, rendered.Text
@@ -80,7 +75,7 @@ func previewOf(tpl *core.Record, rendered *Rendered, recordID, channel string) p
 		res.SMS = rendered.SMS
 		res.SMSEncoding, res.SMSSegments = sms.Segments(rendered.SMS)
 	}
-	return res
+	return e.JSON(http.StatusOK, res)
 }
 
 // renderForAdmin renders template {id} for channel (every field for "")
