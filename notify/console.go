@@ -98,12 +98,12 @@ func (p *plugin) simulate(app core.App, req console.SimulateRequest) (*console.S
 	err := app.RunInTransaction(func(tx core.App) error {
 		rec, err := tx.FindRecordById(req.Collection, req.Record)
 		if errors.Is(err, sql.ErrNoRows) {
-			apiErr = notFound(fmt.Sprintf("No record %q in collection %q.", req.Record, req.Collection))
+			apiErr = apis.NewNotFoundError(fmt.Sprintf("No record %q in collection %q.", req.Record, req.Collection), nil)
 			return errSimulated
 		}
 		if err != nil {
 			if _, cerr := tx.FindCachedCollectionByNameOrId(req.Collection); cerr != nil {
-				apiErr = notFound(fmt.Sprintf("No collection %q.", req.Collection))
+				apiErr = apis.NewNotFoundError(fmt.Sprintf("No collection %q.", req.Collection), nil)
 				return errSimulated
 			}
 			return err
@@ -113,14 +113,14 @@ func (p *plugin) simulate(app core.App, req console.SimulateRequest) (*console.S
 			for name, v := range req.Changes {
 				f := rec.Collection().Fields.GetByName(name)
 				if f == nil || name == "id" {
-					apiErr = badRequest(fmt.Sprintf("Collection %q has no field %q to change.", req.Collection, name))
+					apiErr = apis.NewBadRequestError(fmt.Sprintf("Collection %q has no field %q to change.", req.Collection, name), nil)
 					return errSimulated
 				}
 				rec.Set(name, v)
 				var stored any = rec.GetRaw(name)
 				if dv, ok := f.(core.DriverValuer); ok {
 					if stored, err = dv.DriverValue(rec); err != nil {
-						apiErr = badRequest(fmt.Sprintf("Field %q: %v", name, err))
+						apiErr = apis.NewBadRequestError(fmt.Sprintf("Field %q: %v", name, err), nil)
 						return errSimulated
 					}
 				}
@@ -159,9 +159,6 @@ func (p *plugin) simulate(app core.App, req console.SimulateRequest) (*console.S
 	})
 	return sim, nil
 }
-
-func notFound(msg string) error   { return apis.NewNotFoundError(msg, nil) }
-func badRequest(msg string) error { return apis.NewBadRequestError(msg, nil) }
 
 // verdict is what one rule does with the write: why it does not fire, or
 // to whom on which channels it writes.
