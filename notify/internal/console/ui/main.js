@@ -35,7 +35,7 @@ const SERIES = [
     { key: "failed", label: "failed", color: "var(--dangerColor)" },
     { key: "skipped", label: "skipped", color: "var(--warningColor)" },
     { key: "opened", label: "opened", color: "var(--infoColor)", tracked: true },
-    { key: "clicked", label: "clicked", color: "var(--primaryColor)", tracked: true },
+    { key: "clicked", label: "clicked", color: "#9b59b6", tracked: true }, // violet: readable on light and dark
 ];
 
 // The dashboard runs every extension's main.js in one module, one after
