@@ -10,7 +10,7 @@
 // renders, how rules would fire) comes in through Config, so this package
 // knows nothing of the plugin's internals:
 //
-//	console.Register(app, console.Config{Channels: ..., Draft: ..., Simulate: ...})
+//	console.Register(app, console.Config{Now: ..., Channels: ..., Validate: ..., Preview: ..., Simulate: ...})
 //
 // PocketBase marks the UI extension API experimental (v0.40); the browser
 // tests in e2e/console.test.mjs say when it changes.
