@@ -56,6 +56,10 @@ const (
 	// HookRoutes serves the superusers' template preview and test send.
 	HookRoutes = "__notifyRoutes__"
 
+	// HookConsole adds the Notifications page to the dashboard (a UI
+	// extension) and serves its routes under /api/notify/console/.
+	HookConsole = "__notifyConsole__"
+
 	// HookTelegram serves the Telegram link and webhook routes and runs the
 	// bot's updates (webhook or long polling) while the app serves.
 	HookTelegram = "__notifyTelegram__"

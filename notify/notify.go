@@ -367,6 +367,7 @@ func Register(app core.App, cfg Config) error {
 	p.bindSchemaGuard()
 	p.bindBrand()
 	p.bindRoutes()
+	p.bindConsole()
 	p.bindPushRoutes()
 	p.bindChannelsRoute()
 	p.bindTelegram()

@@ -93,6 +93,12 @@ func (p *plugin) renderForAdmin(e *core.RequestEvent, recordID, channel string) 
 	if err != nil {
 		return nil, nil, "", e.NotFoundError("Template not found.", err)
 	}
+	return p.renderRecordForAdmin(e, tplRec, recordID, channel)
+}
+
+// renderRecordForAdmin is renderForAdmin for a template record in hand,
+// saved or not (the dashboard's editor previews unsaved drafts).
+func (p *plugin) renderRecordForAdmin(e *core.RequestEvent, tplRec *core.Record, recordID, channel string) (*core.Record, *Rendered, string, error) {
 	tpl, err := render.Compile(render.SourceFromRecord(tplRec))
 	if err != nil {
 		return nil, nil, "", e.BadRequestError("The template does not parse: "+err.Error(), nil)
