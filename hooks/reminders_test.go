@@ -187,8 +187,8 @@ func TestReviewRequest(t *testing.T) {
 	// Delivered at noon UTC (the customers' timezone), so that the request
 	// falls inside the marketing window three days later.
 	shop.Clock.Advance(untilLocal(shop.Clock.Now(), time.UTC, 12, 0))
-	anna := shop.SignUp("Anna", "anna@example.org", "en")
-	boris := shop.SignUp("Boris", "boris@example.org", "en")
+	anna := shop.SignUpVerified("Anna", "anna@example.org", "en")
+	boris := shop.SignUpVerified("Boris", "boris@example.org", "en")
 	deliver := func(c shoptest.Customer) string {
 		id := shop.MustDo(200, "POST", "/api/collections/orders/records", su, map[string]any{ // free-form items: a superuser's
 			"customer": c.ID, "items": []any{map[string]any{"name": "Tea", "qty": 1, "price": 590}},
@@ -259,14 +259,14 @@ func TestAbandonedCart(t *testing.T) {
 	shop := shoptest.New(t, shoptest.Options{FakeClock: true})
 	needsTimeEngine(t, shop.App)
 	shop.Clock.Advance(untilLocal(shop.Clock.Now(), time.UTC, 12, 0)) // inside the window an hour on
-	anna := shop.SignUp("Anna", "anna@example.org", "en")
-	boris := shop.SignUp("Boris", "boris@example.org", "en")
+	anna := shop.SignUpVerified("Anna", "anna@example.org", "en")
+	boris := shop.SignUpVerified("Boris", "boris@example.org", "en")
 	const carts = "/api/collections/carts/records"
 	cartOf := func(c shoptest.Customer) string {
 		return shop.MustDo(200, "POST", carts, c.Token, map[string]any{"customer": c.ID, "items": []any{}}).String("id")
 	}
 	lines := func(qty int) []any {
-		return []any{map[string]any{"product": "sencha", "name": "Sencha Kyoto", "qty": qty, "price": 590}}
+		return []any{map[string]any{"product": shop.SeededProduct("sencha"), "name": "Sencha Kyoto", "qty": qty, "price": 590}}
 	}
 	annas, boriss := cartOf(anna), cartOf(boris)
 	shop.MustDo(200, "PATCH", carts+"/"+boriss, boris.Token, map[string]any{"items": lines(1)})
@@ -314,7 +314,7 @@ func TestBirthdayGreeting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	anna := shop.SignUp("Anna", "anna@example.org", "en")
+	anna := shop.SignUpVerified("Anna", "anna@example.org", "en")
 	day := shop.Clock.Now().In(ny).AddDate(0, 0, 2)
 	shop.MustDo(200, "PATCH", "/api/collections/users/records/"+anna.ID, anna.Token, map[string]any{
 		"timezone": "America/New_York",
@@ -340,9 +340,9 @@ func TestStaffOrdersDigest(t *testing.T) {
 	needsTimeEngine(t, shop.App)
 	su := shop.SuperuserToken()
 	shop.Clock.Advance(untilLocal(shop.Clock.Now(), time.UTC, 12, 0))
-	olga := shop.SignUp("Olga", "olga@example.org", "en")
+	olga := shop.SignUpVerified("Olga", "olga@example.org", "en")
 	shop.MustDo(200, "PATCH", "/api/collections/users/records/"+olga.ID, su, map[string]any{"staff": true})
-	for _, c := range []shoptest.Customer{shop.SignUp("Anna", "anna@example.org", "en"), shop.SignUp("Boris", "boris@example.org", "en")} {
+	for _, c := range []shoptest.Customer{shop.SignUpVerified("Anna", "anna@example.org", "en"), shop.SignUpVerified("Boris", "boris@example.org", "en")} {
 		shop.MustDo(200, "POST", "/api/collections/orders/records", su, map[string]any{ // free-form items: a superuser's
 			"customer": c.ID, "items": []any{map[string]any{"name": "Tea", "qty": 1, "price": 590}},
 		})

@@ -54,10 +54,10 @@ func TestStatsCountAKnownSetOfSends(t *testing.T) {
 	shop := shoptest.New(t, shoptest.Options{FakeClock: true})
 	admin := shop.SuperuserToken()
 	createPromo(t, shop, "", "Sale")
-	anna := shop.SignUp("Anna", "anna@example.org", "en")
-	bob := shop.SignUp("Bob", "bob@example.org", "en")
-	carl := shop.SignUp("Carl", "carl@example.org", "en")
-	dave := shop.SignUp("Dave", "dave@example.org", "en")
+	anna := shop.SignUpVerified("Anna", "anna@example.org", "en")
+	bob := shop.SignUpVerified("Bob", "bob@example.org", "en")
+	carl := shop.SignUpVerified("Carl", "carl@example.org", "en")
+	dave := shop.SignUpVerified("Dave", "dave@example.org", "en")
 	for _, c := range []shoptest.Customer{anna, bob} {
 		sendPromo(t, shop, c.ID, notify.CategoryMarketing, 0, "email", "inbox")
 	}
@@ -166,7 +166,7 @@ func TestOneClickUnsubscribe(t *testing.T) {
 	t.Parallel()
 	shop := shoptest.New(t, shoptest.Options{})
 	createPromo(t, shop, "", "Sale")
-	ivan := shop.SignUp("Иван", "ivan@example.org", "ru")
+	ivan := shop.SignUpVerified("Иван", "ivan@example.org", "ru")
 
 	sendPromo(t, shop, ivan.ID, notify.CategoryMarketing, 0, "email")
 	m := emailTo(t, shop, "ivan@example.org", "Sale")
@@ -264,7 +264,7 @@ func TestOpenTracking(t *testing.T) {
 	t.Parallel()
 	shop := shoptest.New(t, shoptest.Options{Config: notify.Config{TrackOpens: true}, FakeClock: true})
 	createPromo(t, shop, "", "Sale")
-	anna := shop.SignUp("Anna", "anna@example.org", "en")
+	anna := shop.SignUpVerified("Anna", "anna@example.org", "en")
 	sendPromo(t, shop, anna.ID, notify.CategoryService, 0, "email")
 	msg := shop.WaitMessage("template = 'user.promo'", nil, notify.StatusSent)
 	m := emailTo(t, shop, "anna@example.org", "Sale")
@@ -308,6 +308,7 @@ func TestABVariantsAreStickyAndBothUsed(t *testing.T) {
 		u.SetPassword("password123")
 		u.Set("name", "AB")
 		u.Set("locale", "en")
+		u.SetVerified(true) // the unverified-address cap is not what this tests
 		if err := shop.App.Save(u); err != nil {
 			t.Fatal(err)
 		}
@@ -395,8 +396,8 @@ func TestEscalationStopsOnAClick(t *testing.T) {
 		"mode": "escalate", "escalateAfter": "30m",
 		"recipient": "customer", "template": "order.created", "channels": []string{"email", "inbox"}, "category": "transactional",
 	})
-	clicker := shop.SignUp("Anna", "anna@example.org", "en")
-	ignorer := shop.SignUp("Boris", "boris@example.org", "en")
+	clicker := shop.SignUpVerified("Anna", "anna@example.org", "en")
+	ignorer := shop.SignUpVerified("Boris", "boris@example.org", "en")
 	for _, c := range []shoptest.Customer{clicker, ignorer} {
 		placeOrder(t, shop, c)
 	}

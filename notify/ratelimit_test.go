@@ -22,10 +22,11 @@ func TestRateLimitsCutAnOrderBurst(t *testing.T) {
 	other := shop.From("127.0.0.3")
 	anna := other.SignUp("Anna", "anna@example.org", "en")
 
+	item := shop.Item("Green tea", 1, 350)
 	order := func(s *shoptest.Shop, c shoptest.Customer) int {
 		return s.Do("POST", "/api/collections/orders/records", c.Token, map[string]any{
 			"customer": c.ID,
-			"items":    []map[string]any{{"name": "Green tea", "qty": 1, "price": 350}},
+			"items":    []map[string]any{item},
 			"address":  "Moscow",
 		}).Status
 	}
