@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/pbnotify/pbnotify/notify/internal/render"
 	"slices"
 	"strings"
 
@@ -37,7 +38,7 @@ func (p *plugin) bindConsole() {
 
 // draftPreview is the preview route's answer for every channel (the
 // route's own builder is left as it is, so the two stay separate edits).
-func draftPreview(tpl *core.Record, r *Rendered, recordID string) previewResponse {
+func draftPreview(tpl *core.Record, r *render.Rendered, recordID string) previewResponse {
 	res := previewResponse{
 		Template: tpl.GetString("key"), Locale: tpl.GetString("locale"), Record: recordID,
 		Subject: r.Subject, HTML: r.HTML, Text: r.Text, Telegram: r.Telegram,
@@ -162,7 +163,7 @@ func (p *plugin) simulate(app core.App, req console.SimulateRequest) (*console.S
 
 // verdict is what one rule does with the write: why it does not fire, or
 // to whom on which channels it writes.
-func (p *plugin) verdict(tx core.App, rec *core.Record, event string, rule *Rule) (console.Verdict, error) {
+func (p *plugin) verdict(tx core.App, rec *core.Record, event string, rule *rules.Rule) (console.Verdict, error) {
 	v := console.Verdict{Rule: rule.ID, Name: rule.Name, Template: rule.Template, Event: rule.Event, Recipients: []console.Recipient{}}
 	switch {
 	case !rule.Active:
@@ -172,7 +173,7 @@ func (p *plugin) verdict(tx core.App, rec *core.Record, event string, rule *Rule
 		v.Reason = fmt.Sprintf("it fires on %s, not %s", rule.Event, event)
 		return v, nil
 	}
-	matches, broken, err := rules.Evaluate(tx, rec, event, []*Rule{rule}, p.cfg.UsersCollection)
+	matches, broken, err := rules.Evaluate(tx, rec, event, []*rules.Rule{rule}, p.cfg.UsersCollection)
 	if err != nil {
 		return v, err
 	}
@@ -237,7 +238,7 @@ func (p *plugin) verdict(tx core.App, rec *core.Record, event string, rule *Rule
 }
 
 // whyNot says why a rule that watches this event did not fire.
-func whyNot(tx core.App, rec *core.Record, event string, rule *Rule) (string, error) {
+func whyNot(tx core.App, rec *core.Record, event string, rule *rules.Rule) (string, error) {
 	if rule.Changed != "" {
 		now := rec.Get(rule.Changed)
 		if event == rules.EventUpdate && fmt.Sprint(now) == fmt.Sprint(rec.Original().Get(rule.Changed)) {

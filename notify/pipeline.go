@@ -206,7 +206,7 @@ func (p *plugin) deliver(ctx context.Context, job outbox.Job) outbox.Outcome {
 // nextStep is, for an escalating rule, the message on the next channel,
 // due when this step has gone unread for the rule's escalateAfter; nil
 // when there is none.
-func (p *plugin) nextStep(rule *Rule, job outbox.Job) *outbox.Message {
+func (p *plugin) nextStep(rule *rules.Rule, job outbox.Job) *outbox.Message {
 	if rule == nil || rule.Mode != ModeEscalate {
 		return nil
 	}
@@ -239,7 +239,7 @@ func (p *plugin) chainRead(chain string) (bool, error) {
 
 // passOver ends a message that cannot go out on its channel: skipped, or,
 // for a "first available channel" rule, moved to the next listed channel.
-func (p *plugin) passOver(rule *Rule, job outbox.Job, reason string, content ...*outbox.Content) outbox.Outcome {
+func (p *plugin) passOver(rule *rules.Rule, job outbox.Job, reason string, content ...*outbox.Content) outbox.Outcome {
 	if rule != nil && rule.OneAtATime() {
 		if next := nextChannel(rule.Channels, job.Channel); next != "" {
 			return outbox.Move(next, addNote(priorNote(rule, job), job.Channel+": "+reason))
@@ -254,7 +254,7 @@ func (p *plugin) passOver(rule *Rule, job outbox.Job, reason string, content ...
 
 // finish keeps, on the final channel of a "first available channel" rule,
 // the note of why the earlier ones were passed over.
-func (p *plugin) finish(rule *Rule, job outbox.Job, out outbox.Outcome) outbox.Outcome {
+func (p *plugin) finish(rule *rules.Rule, job outbox.Job, out outbox.Outcome) outbox.Outcome {
 	out.Note = priorNote(rule, job)
 	return out
 }
@@ -264,7 +264,7 @@ const notePrefix = "skipped "
 
 // priorNote is the note earlier channels left, when job was moved to its
 // channel by a "first available channel" rule.
-func priorNote(rule *Rule, job outbox.Job) string {
+func priorNote(rule *rules.Rule, job outbox.Job) string {
 	if rule == nil || !rule.OneAtATime() || job.Channel == rule.FirstChannel() || !strings.HasPrefix(job.Error, notePrefix) {
 		return ""
 	}

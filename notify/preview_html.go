@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"github.com/pbnotify/pbnotify/notify/internal/render"
 	"net/http"
 
 	"github.com/pocketbase/pocketbase/core"
@@ -11,7 +12,7 @@ import (
 // a browser opens or screenshots. The page may run nothing: the CSP
 // forbids scripts, forms and frames, and loads only images (the logo) and
 // the email's own inline styles.
-func previewHTML(e *core.RequestEvent, r *Rendered) error {
+func previewHTML(e *core.RequestEvent, r *render.Rendered) error {
 	if r.HTML == "" {
 		return e.BadRequestError("The template has no email HTML to show; ask for ?format=json or fill its html field.", nil)
 	}

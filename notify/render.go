@@ -15,10 +15,6 @@ type (
 	Shop = render.Shop
 	// Recipient is the user a message goes to.
 	Recipient = render.Recipient
-	// Rendered is a message rendered for a channel.
-	Rendered = render.Rendered
-	// FieldError names the template field that does not parse or render.
-	FieldError = render.FieldError
 )
 
 // view builds the template data for a message. Its error is transient (a

@@ -88,7 +88,7 @@ func (p *plugin) handlePreview(e *core.RequestEvent) error {
 // renderForAdmin renders template {id} for channel (every field for "")
 // against the record with recordID (searched in the collections the
 // template is used with), or against sample data when recordID is empty.
-func (p *plugin) renderForAdmin(e *core.RequestEvent, recordID, channel string) (*core.Record, *Rendered, string, error) {
+func (p *plugin) renderForAdmin(e *core.RequestEvent, recordID, channel string) (*core.Record, *render.Rendered, string, error) {
 	tplRec, err := e.App.FindRecordById(TemplatesCollection, e.Request.PathValue("id"))
 	if err != nil {
 		return nil, nil, "", e.NotFoundError("Template not found.", err)
@@ -98,7 +98,7 @@ func (p *plugin) renderForAdmin(e *core.RequestEvent, recordID, channel string) 
 
 // renderRecordForAdmin is renderForAdmin for a template record in hand,
 // saved or not (the dashboard's editor previews unsaved drafts).
-func (p *plugin) renderRecordForAdmin(e *core.RequestEvent, tplRec *core.Record, recordID, channel string) (*core.Record, *Rendered, string, error) {
+func (p *plugin) renderRecordForAdmin(e *core.RequestEvent, tplRec *core.Record, recordID, channel string) (*core.Record, *render.Rendered, string, error) {
 	tpl, err := render.Compile(render.SourceFromRecord(tplRec))
 	if err != nil {
 		return nil, nil, "", e.BadRequestError("The template does not parse: "+err.Error(), nil)

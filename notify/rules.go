@@ -39,9 +39,6 @@ const (
 	StaffField     = rules.StaffField
 )
 
-// Rule is a parsed notifyRules record.
-type Rule = rules.Rule
-
 func (p *plugin) reloadRules(app core.App) error {
 	set, skipped, err := rules.Load(app)
 	if err != nil {
@@ -73,7 +70,7 @@ func (p *plugin) channelNames() []string {
 // create and update, before it for delete. A rule that cannot be evaluated
 // never fails the write (see enqueueWrite); a database error does, as a
 // server error.
-func (p *plugin) evaluateWrite(txApp core.App, rec *core.Record, event string, candidates []*Rule) (evaluated, error) {
+func (p *plugin) evaluateWrite(txApp core.App, rec *core.Record, event string, candidates []*rules.Rule) (evaluated, error) {
 	matches, unevaluable, err := rules.Evaluate(txApp, rec, event, candidates, p.cfg.UsersCollection)
 	if err != nil {
 		return evaluated{}, serverError(fmt.Errorf("notify: %w", err))
@@ -320,7 +317,7 @@ func (p *plugin) validateRule(app core.App, rec *core.Record) error {
 // checkRuleTemplate renders every locale of the rule's template against a
 // sample record of the rule's collection; a failure is the rule's
 // validation error on its template field, naming the template's.
-func (p *plugin) checkRuleTemplate(app core.App, rule *Rule) error {
+func (p *plugin) checkRuleTemplate(app core.App, rule *rules.Rule) error {
 	coll, err := app.FindCachedCollectionByNameOrId(rule.Collection)
 	if err != nil {
 		return nil // rules.Validate has refused a missing collection already
@@ -359,7 +356,7 @@ func (p *plugin) bindSchemaGuard() {
 		if err != nil {
 			return fmt.Errorf("notify: reading the active rules: %w", err)
 		}
-		active := make([]*Rule, 0, len(records))
+		active := make([]*rules.Rule, 0, len(records))
 		for _, rec := range records {
 			if rule, err := rules.FromRecord(rec); err == nil {
 				active = append(active, rule)

@@ -63,7 +63,7 @@ func (p *plugin) timezoneOf(user *core.Record) *time.Location {
 // deleted, its date is emptied or passed, or it no longer matches the
 // condition. It returns the matches to enqueue (recipients with no
 // message yet) and when the messages it moved are due.
-func (p *plugin) scheduleWrite(txApp core.App, rec *core.Record, event string, dated []*Rule) (fresh []rules.Match, due map[string]time.Time, err error) {
+func (p *plugin) scheduleWrite(txApp core.App, rec *core.Record, event string, dated []*rules.Rule) (fresh []rules.Match, due map[string]time.Time, err error) {
 	if len(dated) == 0 {
 		return nil, nil, nil
 	}
@@ -136,7 +136,7 @@ func (p *plugin) scheduleWrite(txApp core.App, rec *core.Record, event string, d
 // gets the rule's message (user id → moment); none, with why, when the
 // rule does not fire for the record now. A rule that cannot be evaluated
 // comes back in unevaluable, and fires for nobody.
-func (p *plugin) momentsOf(txApp core.App, rec *core.Record, rule *Rule, now time.Time) (moments map[string]time.Time, why string, unevaluable *rules.Unevaluable, err error) {
+func (p *plugin) momentsOf(txApp core.App, rec *core.Record, rule *rules.Rule, now time.Time) (moments map[string]time.Time, why string, unevaluable *rules.Unevaluable, err error) {
 	broken := func(field string, err error) (map[string]time.Time, string, *rules.Unevaluable, error) {
 		u := &rules.Unevaluable{Rule: rule, Trigger: "date:broken", Reason: field + ": " + err.Error()}
 		return nil, fmt.Sprintf("rule %q cannot be evaluated: %s", rule.Name, u.Reason), u, nil
@@ -280,7 +280,7 @@ func (p *plugin) shapeTimed(txApp core.App, msgs []outbox.Message, now time.Time
 // holdForWindow keeps a message due outside its rule's send window queued
 // until the window next opens in the recipient's timezone, using no
 // attempt. Security messages never wait.
-func (p *plugin) holdForWindow(rule *Rule, job outbox.Job, user *core.Record) (outbox.Outcome, bool) {
+func (p *plugin) holdForWindow(rule *rules.Rule, job outbox.Job, user *core.Record) (outbox.Outcome, bool) {
 	if rule == nil || rule.Window.IsZero() || job.Category == CategorySecurity {
 		return outbox.Outcome{}, false
 	}
@@ -349,7 +349,7 @@ func (p *plugin) nextOccurrence(job outbox.Job) *outbox.Message {
 // messages to the write's, ev, so they are inserted with them in one
 // statement, and returns when the moved ones are due. Its errors are the
 // write's server errors.
-func (p *plugin) scheduleDates(txApp core.App, rec *core.Record, event string, dated []*Rule, ev *evaluated) (map[string]time.Time, error) {
+func (p *plugin) scheduleDates(txApp core.App, rec *core.Record, event string, dated []*rules.Rule, ev *evaluated) (map[string]time.Time, error) {
 	fresh, moved, err := p.scheduleWrite(txApp, rec, event, dated)
 	if err != nil {
 		var we *writeError
@@ -393,7 +393,7 @@ const backfillBatch = 500
 
 // backfill runs scheduleWrite for rule on every record of its collection
 // whose date field is set, on txApp.
-func (p *plugin) backfill(txApp core.App, rule *Rule) error {
+func (p *plugin) backfill(txApp core.App, rule *rules.Rule) error {
 	coll, err := txApp.FindCollectionByNameOrId(rule.Collection)
 	if err != nil {
 		return err
@@ -412,7 +412,7 @@ func (p *plugin) backfill(txApp core.App, rule *Rule) error {
 			return err
 		}
 		for _, rec := range batch {
-			fresh, _, err := p.scheduleWrite(txApp, rec, rules.EventUpdate, []*Rule{rule})
+			fresh, _, err := p.scheduleWrite(txApp, rec, rules.EventUpdate, []*rules.Rule{rule})
 			if err != nil {
 				return err
 			}
