@@ -18,6 +18,7 @@ package console
 
 import (
 	"embed"
+	"github.com/pbnotify/pbnotify/notify/internal/tracking"
 	"io/fs"
 	"time"
 
@@ -42,6 +43,7 @@ const (
 	MessagesCollection  = "notifyMessages"
 	TemplatesCollection = "notifyTemplates"
 	RulesCollection     = "notifyRules"
+	StatsCollection     = tracking.StatsCollection
 )
 
 // Channel is one channel as the health panel shows it.
