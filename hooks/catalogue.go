@@ -248,3 +248,24 @@ func stockOnUpdate(e *core.RecordEvent) error {
 		return e.Next()
 	})
 }
+
+// stockOnDelete puts back the quantities of an order deleted before it
+// left the shop (new, paid or being assembled): the goods are still on
+// the shelf. A cancelled order's are back already; a shipped, delivered or
+// returned one's went out with it.
+func stockOnDelete(e *core.RecordEvent) error {
+	switch e.Record.GetString("status") {
+	case "new", "paid", "assembling":
+	default:
+		return e.Next()
+	}
+	original := e.App
+	defer func() { e.App = original }()
+	return e.App.RunInTransaction(func(txApp core.App) error {
+		e.App = txApp
+		if err := takeStock(txApp, e.Record, 1); err != nil {
+			return err
+		}
+		return e.Next()
+	})
+}

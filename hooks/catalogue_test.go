@@ -133,7 +133,8 @@ func emailPart(t *testing.T, shop *shoptest.Shop, addr, subject, mediaType strin
 }
 
 // TestStock: an order takes its quantities off the stock, more than is left
-// is refused, and cancelling an order puts them back.
+// is refused, and cancelling or deleting an order before it ships puts
+// them back.
 func TestStock(t *testing.T) {
 	shop := shoptest.New(t, shoptest.Options{NoPlugin: true, NoSMTP: true})
 	su := shop.SuperuserToken()
@@ -166,6 +167,18 @@ func TestStock(t *testing.T) {
 	shop.MustDo(200, "PATCH", ordersURL+"/"+first.String("id"), su, map[string]any{"status": "new"})
 	if stock() != "1" {
 		t.Errorf("stock after taking the order out of cancelled = %s; want 1", stock())
+	}
+	// Deleted before it left the shop: its goods are back on the shelf;
+	// deleted after it was shipped: they went with it.
+	shop.MustDo(204, "DELETE", ordersURL+"/"+first.String("id"), su, nil)
+	if stock() != "3" {
+		t.Errorf("stock after deleting the new order = %s; want 3", stock())
+	}
+	shipped := order(1)
+	shop.MustDo(200, "PATCH", ordersURL+"/"+shipped.String("id"), su, map[string]any{"status": "shipped"})
+	shop.MustDo(204, "DELETE", ordersURL+"/"+shipped.String("id"), su, nil)
+	if stock() != "2" {
+		t.Errorf("stock after deleting a shipped order of 1 = %s; want 2", stock())
 	}
 }
 

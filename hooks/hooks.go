@@ -73,6 +73,10 @@ func Bind(app core.App) {
 		Id:   HookOrderStock,
 		Func: stockOnUpdate,
 	})
+	app.OnRecordDeleteExecute("orders").Bind(&hook.Handler[*core.RecordEvent]{
+		Id:   HookOrderStock,
+		Func: stockOnDelete,
+	})
 	app.OnRecordValidate("orders").Bind(&hook.Handler[*core.RecordEvent]{
 		Id: HookOrderItems,
 		Func: func(e *core.RecordEvent) error {
