@@ -21,7 +21,7 @@ func (p *plugin) runningChannels() []string {
 		case sender == nil:
 			continue
 		case name == channels.Email:
-			if _, builtin := sender.(*settingsMailer); builtin && !p.app.Settings().SMTP.Enabled {
+			if _, builtin := sender.(*settingsMailer); builtin && !p.settings.get().SMTP.Enabled {
 				continue
 			}
 		case name == channels.WebPush:

@@ -4,7 +4,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"github.com/pbnotify/pbnotify/notify/internal/render"
 	"slices"
 	"strings"
 
@@ -30,25 +29,10 @@ func (p *plugin) bindConsole() {
 			if err != nil {
 				return nil, err
 			}
-			return draftPreview(tpl, rendered, recordID), nil
+			return previewOf(tpl, rendered, recordID, ""), nil
 		},
 		Simulate: p.simulate,
 	})
-}
-
-// draftPreview is the preview route's answer for every channel (the
-// route's own builder is left as it is, so the two stay separate edits).
-func draftPreview(tpl *core.Record, r *render.Rendered, recordID string) previewResponse {
-	res := previewResponse{
-		Template: tpl.GetString("key"), Locale: tpl.GetString("locale"), Record: recordID,
-		Subject: r.Subject, HTML: r.HTML, Text: r.Text, Telegram: r.Telegram,
-		PushTitle: r.PushTitle, PushBody: r.PushBody, PushURL: r.PushURL,
-	}
-	if r.SMS != "" {
-		res.SMS = r.SMS
-		res.SMSEncoding, res.SMSSegments = sms.Segments(r.SMS)
-	}
-	return res
 }
 
 // consoleChannels says, for every channel a rule may name, whether it is
@@ -60,7 +44,7 @@ func (p *plugin) consoleChannels(app core.App) []console.Channel {
 		sender := p.senders[name]
 		switch {
 		case name == channels.Email:
-			if s := app.Settings().SMTP; !s.Enabled || s.Host == "" {
+			if s := p.settings.get().SMTP; !s.Enabled || s.Host == "" {
 				ch.Configured, ch.Setup = false, "Settings → Mail settings → SMTP"
 			}
 		case name == channels.Telegram:

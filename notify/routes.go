@@ -67,6 +67,13 @@ func (p *plugin) handlePreview(e *core.RequestEvent) error {
 	} else if format != "" && format != "json" {
 		return e.BadRequestError(fmt.Sprintf("Unknown format %q; use json (the default) or html.", format), nil)
 	}
+	res := previewOf(tpl, rendered, recordID, channel)
+	return e.JSON(http.StatusOK, res)
+}
+
+// previewOf is the preview of a template as rendered for channel (every
+// channel for ""): the preview route's answer and the dashboard editor's.
+func previewOf(tpl *core.Record, rendered *render.Rendered, recordID, channel string) previewResponse {
 	res := previewResponse{Template: tpl.GetString("key"), Locale: tpl.GetString("locale"), Record: recordID}
 	if channel == "" || channel == channels.Email {
 		res.Subject, res.HTML, res.Text = rendered.Subject, rendered.HTML, rendered.Text
@@ -82,7 +89,7 @@ func (p *plugin) handlePreview(e *core.RequestEvent) error {
 		res.SMS = rendered.SMS
 		res.SMSEncoding, res.SMSSegments = sms.Segments(rendered.SMS)
 	}
-	return e.JSON(http.StatusOK, res)
+	return res
 }
 
 // renderForAdmin renders template {id} for channel (every field for "")

@@ -161,7 +161,7 @@ func (p *plugin) queueAccountMail(e *core.MailerRecordEvent, template string, da
 // in its rendered message that holds the token, else PocketBase's default
 // page for action.
 func (p *plugin) actionLink(e *core.MailerRecordEvent, token, action string) string {
-	fallback := strings.TrimRight(e.App.Settings().Meta.AppURL, "/") + "/_/#/auth/" + action + "/" + token
+	fallback := strings.TrimRight(p.settings.get().Meta.AppURL, "/") + "/_/#/auth/" + action + "/" + token
 	if e.Message == nil {
 		return fallback
 	}
