@@ -397,6 +397,47 @@ func TestStaleOutcomeIsDropped(t *testing.T) {
 	}
 }
 
+// A customer deleted while their message was being sent: the delete
+// emptied the row's recipient and personal data, and the send's outcome
+// records its status without writing them back.
+func TestOutcomeKeepsADeletedRecipientForgotten(t *testing.T) {
+	app := newApp(t)
+	c := newClock()
+	users, err := app.FindCollectionByNameOrId("users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	anna := core.NewRecord(users)
+	anna.SetEmail("anna@example.org")
+	anna.SetPassword("password123")
+	pbtest.MustSave(t, app, anna)
+	enqueue(t, app, c.Now(), outbox.Message{Channel: "email", User: anna.Id}, outbox.Message{Channel: "inbox", User: anna.Id})
+	rs := rows(t, app)
+	exec(t, app, "UPDATE notifyMessages SET status = 'sending', attempts = 1")
+	exec(t, app, "UPDATE notifyMessages SET user = '' WHERE id = '"+rs[0].ID+"'") // what deleting anna does
+	content := &outbox.Content{To: "anna@example.org", Subject: "Your order", Body: "Hello Anna"}
+	var outs []outbox.Outcome
+	for _, r := range rs {
+		o := outbox.Sent("p1", content)
+		o.Job = outbox.Job{ID: r.ID, Attempt: 1, User: anna.Id}
+		outs = append(outs, o)
+	}
+	if _, err := outbox.Finalize(app, c.Now(), outs); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range rows(t, app) {
+		forgotten := g.ID == rs[0].ID
+		switch {
+		case g.Status != "sent":
+			t.Errorf("row %s status %q; want sent", g.ID, g.Status)
+		case forgotten && (g.To != "" || g.Subject != ""):
+			t.Errorf("the deleted customer's row got to=%q subject=%q back; want them empty", g.To, g.Subject)
+		case !forgotten && (g.To != "anna@example.org" || g.Subject != "Your order"):
+			t.Errorf("a kept customer's row has to=%q subject=%q; want what was sent", g.To, g.Subject)
+		}
+	}
+}
+
 func TestMoveToAnotherChannel(t *testing.T) {
 	app := newApp(t)
 	c := newClock()

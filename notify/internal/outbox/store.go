@@ -262,19 +262,21 @@ const finalizeSQL = `UPDATE {{notifyMessages}} SET
 	[[sentAt]] = CASE WHEN {:sentAt} = '' THEN [[sentAt]] ELSE {:sentAt} END,
 	[[providerId]] = CASE WHEN {:provider} = '' THEN [[providerId]] ELSE {:provider} END,
 	[[channel]] = CASE WHEN {:channel} = '' THEN [[channel]] ELSE {:channel} END,
-	[[to]] = CASE WHEN {:hasContent} THEN {:to} ELSE [[to]] END,
-	[[subject]] = CASE WHEN {:hasContent} THEN {:subject} ELSE [[subject]] END,
-	[[body]] = CASE WHEN {:hasContent} THEN {:body} ELSE [[body]] END,
-	[[html]] = CASE WHEN {:hasContent} THEN {:html} ELSE [[html]] END,
-	[[link]] = CASE WHEN {:hasContent} THEN {:link} ELSE [[link]] END,
-	[[variant]] = CASE WHEN {:hasContent} THEN {:variant} ELSE [[variant]] END,
-	[[links]] = CASE WHEN {:hasContent} THEN {:links} ELSE [[links]] END,
+	[[to]] = CASE WHEN {:hasContent} AND ([[user]] != '' OR {:jobUser} = '') THEN {:to} ELSE [[to]] END,
+	[[subject]] = CASE WHEN {:hasContent} AND ([[user]] != '' OR {:jobUser} = '') THEN {:subject} ELSE [[subject]] END,
+	[[body]] = CASE WHEN {:hasContent} AND ([[user]] != '' OR {:jobUser} = '') THEN {:body} ELSE [[body]] END,
+	[[html]] = CASE WHEN {:hasContent} AND ([[user]] != '' OR {:jobUser} = '') THEN {:html} ELSE [[html]] END,
+	[[link]] = CASE WHEN {:hasContent} AND ([[user]] != '' OR {:jobUser} = '') THEN {:link} ELSE [[link]] END,
+	[[variant]] = CASE WHEN {:hasContent} AND ([[user]] != '' OR {:jobUser} = '') THEN {:variant} ELSE [[variant]] END,
+	[[links]] = CASE WHEN {:hasContent} AND ([[user]] != '' OR {:jobUser} = '') THEN {:links} ELSE [[links]] END,
 	[[updated]] = {:now}
 	WHERE [[id]] = {:id} AND [[status]] = 'sending' AND [[attempts]] = {:attempt}`
 
 // Finalize writes resolved outcomes in one transaction with one prepared
 // statement, without re-entering record hooks, and returns the ids it
-// changed. An outcome whose row no longer holds its attempt (an admin
+// changed. A row whose recipient was deleted while it was being sent (its
+// user emptied, with its personal data) gets its status but not the
+// content the send rendered back. An outcome whose row no longer holds its attempt (an admin
 // changed it, or the lease expired and another attempt took over) is
 // dropped. Realtime subscribers are told about the changed rows after the
 // commit, as if the records had been saved.
@@ -293,7 +295,7 @@ func Finalize(app core.App, now time.Time, outs []Outcome) ([]string, error) {
 				"status": o.Status, "error": Truncate(o.errorText(), errorMax),
 				"attempts": o.Job.Attempt, "runAt": "", "sentAt": "",
 				"provider": Truncate(o.Provider, providerMax), "channel": o.Channel,
-				"hasContent": o.Content != nil, "to": "", "subject": "", "body": "", "html": "", "link": "",
+				"hasContent": o.Content != nil, "jobUser": o.Job.User, "to": "", "subject": "", "body": "", "html": "", "link": "",
 				"variant": "", "links": "[]",
 			}
 			if o.Refund {
