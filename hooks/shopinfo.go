@@ -12,7 +12,8 @@ import (
 const HookShopInfoRoute = "__shopInfoRoute__"
 
 // ShopInfoPath answers anyone with the shop's name and contacts, the ones
-// its messages are signed with, so that the storefront shows the same.
+// its messages are signed with, so that the storefront shows the same;
+// ?lang= picks the owner's name and address for that language.
 const ShopInfoPath = "/api/shop/info"
 
 // ShopInfo is the answer of ShopInfoPath.
@@ -29,7 +30,8 @@ func bindShopInfo(app core.App) {
 		Id: HookShopInfoRoute,
 		Func: func(se *core.ServeEvent) error {
 			se.Router.GET(ShopInfoPath, func(e *core.RequestEvent) error {
-				s := notify.ShopContacts(e.App)
+				// ?lang=ru: the name and address the owner gave in Russian.
+				s := notify.ShopContacts(e.App, e.Request.URL.Query().Get("lang"))
 				// Edited in the dashboard: never kept stale by a cache.
 				e.Response.Header().Set("Cache-Control", "no-cache")
 				return e.JSON(http.StatusOK, ShopInfo{Name: s.Name, URL: s.URL, Email: s.Email, Phone: s.Phone, Address: s.Address})

@@ -40,3 +40,46 @@ func TestShopInfo(t *testing.T) {
 		}
 	}
 }
+
+// TestShopInfoPerLanguage: the owner names the shop in Russian in the
+// brand record; the storefront asks in its language and gets that name,
+// and so does a Russian customer's email, while English keeps the
+// Application name.
+func TestShopInfoPerLanguage(t *testing.T) {
+	shop := shoptest.New(t, shoptest.Options{})
+	su := shop.SuperuserToken()
+	brand := shop.MustDo(200, "GET", "/api/collections/notifyBrand/records", su, nil).JSON()["items"].([]any)
+	if len(brand) != 1 {
+		t.Fatalf("%d brand records; want the one a shop starts with", len(brand))
+	}
+	id := brand[0].(map[string]any)["id"].(string)
+	shop.MustDo(200, "PATCH", "/api/collections/notifyBrand/records/"+id, su, map[string]any{
+		"translations": map[string]any{"ru": map[string]any{"name": "Лист и Зерно", "address": "Москва, Тверская 7"}},
+	})
+	if ru := shop.MustDo(200, "GET", hooks.ShopInfoPath+"?lang=ru", "", nil); ru.String("name") != "Лист и Зерно" || ru.String("address") != "Москва, Тверская 7" {
+		t.Errorf("shop info in Russian = %s; want the owner's Russian name and address", ru.Body)
+	}
+	if en := shop.MustDo(200, "GET", hooks.ShopInfoPath+"?lang=en", "", nil); en.String("name") != "Test Shop" {
+		t.Errorf("shop info in English = %s; want the Application name", en.Body)
+	}
+
+	ivan := shop.SignUpVerified("Иван", "ivan@example.org", "ru")
+	anna := shop.SignUpVerified("Anna", "anna@example.org", "en")
+	for _, c := range []shoptest.Customer{ivan, anna} {
+		shop.MustDo(200, "POST", ordersURL, c.Token, map[string]any{"customer": c.ID, "items": []any{shop.Item("Tea", 1, 100)}})
+	}
+	ruHTML, err := emailPart(t, shop, "ivan@example.org", "1001", "text/html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	enHTML, err := emailPart(t, shop, "anna@example.org", "1002", "text/html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(ruHTML, "Лист и Зерно") || !strings.Contains(ruHTML, "Москва, Тверская 7") {
+		t.Errorf("the Russian confirmation does not carry the Russian name and address:\n%s", ruHTML)
+	}
+	if strings.Contains(enHTML, "Лист и Зерно") || !strings.Contains(enHTML, "Test Shop") {
+		t.Errorf("the English confirmation does not carry the Application name alone")
+	}
+}

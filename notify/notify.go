@@ -621,7 +621,11 @@ func (p *plugin) bindRetry() {
 
 // shop is the sender identity messages show: Config.Shop, filled in from
 // the dashboard settings, read afresh so that an edit there shows at once.
-func (p *plugin) shop() Shop {
+func (p *plugin) shop() Shop { return p.shopIn("") }
+
+// shopIn is shop as a reader of locale sees it: the name and address the
+// owner gave for that language in notifyBrand, if any.
+func (p *plugin) shopIn(locale string) Shop {
 	s := p.cfg.Shop
 	meta := p.settings.get().Meta
 	if s.Name == "" {
@@ -639,7 +643,7 @@ func (p *plugin) shop() Shop {
 	if s.Accent == "" {
 		s.Accent = meta.AccentColor
 	}
-	return p.brand.Apply(p.app, s)
+	return p.brand.Apply(p.app, s, locale)
 }
 
 // inboxChannel delivers by keeping the message: the notifyMessages row

@@ -47,7 +47,7 @@ func (p *plugin) view(user *core.Record, collection, recordID string, data map[s
 			recordID, _ = data["id"].(string)
 		}
 	}
-	vw := render.Viewer{App: p.app, Shop: p.shop(), Timezone: p.zone}
+	vw := render.Viewer{App: p.app, Shop: p.shopIn(locale), Timezone: p.zone}
 	v, err := vw.View(user, collection, recordID, data, locale)
 	if err != nil {
 		return nil, err

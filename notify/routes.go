@@ -119,7 +119,7 @@ func (p *plugin) renderRecordForAdmin(e *core.RequestEvent, tplRec *core.Record,
 		if len(colls) == 0 {
 			return nil, nil, "", e.BadRequestError(fmt.Sprintf("No rule uses template %q, so there is no sample record; pass ?record=<id>.", tpl.Key()), nil)
 		}
-		view = render.Sample(e.App, colls[0], p.shop(), tpl.Locale())
+		view = render.Sample(e.App, colls[0], p.shopIn(tpl.Locale()), tpl.Locale())
 	} else {
 		var src *core.Record
 		for _, c := range colls {

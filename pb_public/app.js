@@ -131,6 +131,7 @@ async function changeLanguage(code) {
   if (!setLang(code)) return;
   emit('lang');
   render();
+  loadShop(); // the shop's name in this language, if the owner gave one
   const user = currentUser();
   if (user && user.locale !== code) {
     try {
@@ -143,7 +144,10 @@ async function changeLanguage(code) {
 
 async function onSignedIn() {
   const user = currentUser();
-  if (user && user.locale && setLang(user.locale)) emit('lang');
+  if (user && user.locale && setLang(user.locale)) {
+    emit('lang');
+    loadShop();
+  }
   // Realtime and the lists load in the background; the customer goes on at
   // once (and is not sent back here if they click elsewhere meanwhile).
   startSession().catch(showError);

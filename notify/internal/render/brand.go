@@ -33,6 +33,8 @@ func NewBrandCollection() *core.Collection {
 		&core.EmailField{Name: "email", Help: "Contact address shown in every email; default: the sender address of the Mail settings"},
 		&core.URLField{Name: "supportUrl", Help: "Help or FAQ page, linked in every email"},
 		&core.URLField{Name: "chatUrl", Help: "A chat with the shop (e.g. https://t.me/yourshop), linked in every email"},
+		&core.JSONField{Name: "translations", MaxSize: 1 << 14,
+			Help: `The shop's name and address per language, e.g. {"ru": {"name": "Лист и Зерно", "address": "Москва, …"}}; a language without one uses the Application name and the address above`},
 		&core.AutodateField{Name: "created", OnCreate: true},
 		&core.AutodateField{Name: "updated", OnCreate: true, OnUpdate: true},
 	)
@@ -57,11 +59,12 @@ func (c *BrandCache) Reset() {
 }
 
 // Apply fills s from the brand record: its non-empty fields win over s's,
-// and the logo becomes an absolute URL on s.URL (a relative one would not
-// load in a mail client, so without s.URL there is no logo). A record that
-// cannot be read leaves s as it is: the email goes out in the plain
-// layout rather than not at all, and the next message tries again.
-func (c *BrandCache) Apply(app core.App, s Shop) Shop {
+// then the name and address it gives for locale ("" for none), and the
+// logo becomes an absolute URL on s.URL (a relative one would not load in
+// a mail client, so without s.URL there is no logo). A record that cannot
+// be read leaves s as it is: the email goes out in the plain layout rather
+// than not at all, and the next message tries again.
+func (c *BrandCache) Apply(app core.App, s Shop, locale string) Shop {
 	c.mu.RLock()
 	rec, loaded, gen := c.rec, c.loaded, c.gen
 	c.mu.RUnlock()
@@ -91,6 +94,22 @@ func (c *BrandCache) Apply(app core.App, s Shop) Shop {
 	set(&s.Email, "email")
 	set(&s.SupportURL, "supportUrl")
 	set(&s.ChatURL, "chatUrl")
+	if locale != "" {
+		var byLocale map[string]struct {
+			Name    string `json:"name"`
+			Address string `json:"address"`
+		}
+		if err := rec.UnmarshalJSONField("translations", &byLocale); err == nil {
+			if tr, ok := byLocale[locale]; ok {
+				if v := strings.TrimSpace(tr.Name); v != "" {
+					s.Name = v
+				}
+				if v := strings.TrimSpace(tr.Address); v != "" {
+					s.Address = v
+				}
+			}
+		}
+	}
 	if logo := rec.GetString("logo"); logo != "" && s.URL != "" {
 		s.Logo = s.URL + "/api/files/" + url.PathEscape(rec.Collection().Name) + "/" + url.PathEscape(rec.Id) + "/" + url.PathEscape(logo)
 	}
