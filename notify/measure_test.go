@@ -128,8 +128,8 @@ func TestStatsCountAKnownSetOfSends(t *testing.T) {
 	}
 
 	t.Run("an upgrade counts the messages already logged", func(t *testing.T) {
-		for _, q := range []string{"DROP TRIGGER _notifyStatsDaily_insert", "DROP TRIGGER _notifyStatsDaily_update",
-			"DROP TRIGGER _notifyStatsDaily_delete", "DROP TABLE _notifyStatsDaily"} {
+		for _, q := range []string{"DROP TRIGGER _notifyStatsDaily_insert", "DROP TRIGGER _notifyStatsDaily_update_same",
+			"DROP TRIGGER _notifyStatsDaily_update_moved", "DROP TRIGGER _notifyStatsDaily_delete", "DROP TABLE _notifyStatsDaily"} {
 			if _, err := shop.App.DB().NewQuery(q).Execute(); err != nil {
 				t.Fatal(err)
 			}
@@ -139,6 +139,21 @@ func TestStatsCountAKnownSetOfSends(t *testing.T) {
 		}
 		if got := read(); got["email"] != want["email"] || got["inbox"] != want["inbox"] {
 			t.Errorf("notifyStats after reinstall = %+v; want %+v", got, want)
+		}
+	})
+	t.Run("an upgrade replaces the earlier update trigger", func(t *testing.T) {
+		// The first version counted every update with one trigger; left
+		// beside the two that replace it, it would count each send twice.
+		if _, err := shop.App.DB().NewQuery(`CREATE TRIGGER _notifyStatsDaily_update AFTER UPDATE ON notifyMessages BEGIN
+			UPDATE _notifyStatsDaily SET total = total + 1000; END`).Execute(); err != nil {
+			t.Fatal(err)
+		}
+		if err := notify.InstallCollections(shop.App, "users"); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := shop.App.DB().NewQuery("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name = '_notifyStatsDaily_update'").Row(&n); err != nil || n != 0 {
+			t.Fatalf("the earlier update trigger after an upgrade: %d left (%v); want it dropped", n, err)
 		}
 	})
 	t.Run("a deleted message is no longer counted", func(t *testing.T) {

@@ -37,6 +37,29 @@ func statsDelta(r, sign string) string {
 		opened = opened + excluded.opened, clicked = clicked + excluded.clicked;`
 }
 
+// sameRow says an update keeps the message on its row of counters.
+const sameRow = `(OLD.rule IS NEW.rule AND OLD.template IS NEW.template AND OLD.channel IS NEW.channel
+			AND OLD.variant IS NEW.variant AND OLD.created IS NEW.created)`
+
+// statsDifference is an upsert adding NEW's flags minus OLD's to the row
+// both are counted on; the total does not change.
+func statsDifference() string {
+	diff := func(cond string) string {
+		return "(" + strings.ReplaceAll(cond, "R.", "NEW.") + ") - (" + strings.ReplaceAll(cond, "R.", "OLD.") + ")"
+	}
+	return `INSERT INTO ` + StatsTable + ` (day, rule, template, channel, variant, total, sent, failed, skipped, cancelled, opened, clicked)
+	VALUES (substr(COALESCE(NEW.created, ''), 1, 10), COALESCE(NEW.rule, ''), COALESCE(NEW.template, ''), COALESCE(NEW.channel, ''), COALESCE(NEW.variant, ''),
+		0,
+		` + diff("R.status = 'sent'") + `, ` + diff("R.status = 'failed'") + `,
+		` + diff("R.status = 'skipped'") + `, ` + diff("R.status = 'cancelled'") + `,
+		` + diff("COALESCE(R.openedAt, '') != '' OR COALESCE(R.readAt, '') != '' OR COALESCE(R.clickedAt, '') != ''") + `,
+		` + diff("COALESCE(R.clickedAt, '') != ''") + `)
+	ON CONFLICT (day, rule, template, channel, variant) DO UPDATE SET
+		total = total + excluded.total, sent = sent + excluded.sent, failed = failed + excluded.failed,
+		skipped = skipped + excluded.skipped, cancelled = cancelled + excluded.cancelled,
+		opened = opened + excluded.opened, clicked = clicked + excluded.clicked;`
+}
+
 func statsSQL(messages string) []string {
 	delta := func(r, sign string) string { return strings.ReplaceAll(statsDelta(r, sign), "R.", r+".") }
 	return []string{
@@ -49,13 +72,21 @@ func statsSQL(messages string) []string {
 		`CREATE TRIGGER IF NOT EXISTS ` + StatsTable + `_insert AFTER INSERT ON ` + messages + ` BEGIN
 			` + delta("NEW", "1") + `
 		END`,
-		// Only a change that moves a counter: a claim (queued → sending)
-		// or a lease renewal fires nothing.
-		`CREATE TRIGGER IF NOT EXISTS ` + StatsTable + `_update AFTER UPDATE ON ` + messages + ` WHEN
+		// Only a change that moves a counter fires: a claim (queued →
+		// sending) or a lease renewal fires nothing. The common change, a
+		// send's outcome, keeps the message's row of counters: one upsert
+		// of the difference (_same). A message that moves to another row
+		// (another channel, an admin's edit) leaves one and joins the other
+		// (_moved). The one trigger that did both for every change is gone.
+		`DROP TRIGGER IF EXISTS ` + StatsTable + `_update`,
+		`CREATE TRIGGER IF NOT EXISTS ` + StatsTable + `_update_same AFTER UPDATE ON ` + messages + ` WHEN
+			` + sameRow + ` AND (
 			(OLD.status IS NOT NEW.status AND (OLD.status IN ` + counted + ` OR NEW.status IN ` + counted + `))
-			OR OLD.openedAt IS NOT NEW.openedAt OR OLD.clickedAt IS NOT NEW.clickedAt OR OLD.readAt IS NOT NEW.readAt
-			OR OLD.rule IS NOT NEW.rule OR OLD.template IS NOT NEW.template OR OLD.channel IS NOT NEW.channel
-			OR OLD.variant IS NOT NEW.variant OR OLD.created IS NOT NEW.created
+			OR OLD.openedAt IS NOT NEW.openedAt OR OLD.clickedAt IS NOT NEW.clickedAt OR OLD.readAt IS NOT NEW.readAt)
+		BEGIN
+			` + statsDifference() + `
+		END`,
+		`CREATE TRIGGER IF NOT EXISTS ` + StatsTable + `_update_moved AFTER UPDATE ON ` + messages + ` WHEN NOT (` + sameRow + `)
 		BEGIN
 			` + delta("OLD", "-1") + `
 			` + delta("NEW", "1") + `
