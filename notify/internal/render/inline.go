@@ -107,7 +107,24 @@ func styleBlocks(doc string) string {
 // sheet is a parsed style sheet, its rules indexed by what they select.
 type sheet struct {
 	byTag, byClass map[string][]cssRule
+
+	// styles remembers inlineStyle's answer per tag, class and own style:
+	// an email repeats a few dozen such combinations (every item row is
+	// the same), and every email of a shop the same ones. Bounded by
+	// stylesMax entries per sheet.
+	stylesMu sync.RWMutex
+	styles   map[string]inlined
 }
+
+// inlined is one answer of inlineStyle.
+type inlined struct {
+	style string
+	ok    bool
+}
+
+// stylesMax bounds a sheet's remembered answers: a template's own inline
+// styles could otherwise make them grow with every distinct message.
+const stylesMax = 4096
 
 func (s *sheet) empty() bool { return len(s.byTag) == 0 && len(s.byClass) == 0 }
 
@@ -207,20 +224,41 @@ func parseDecls(s string) []decl {
 // inlineStyle merges the rules that select tok with its own style
 // attribute; ok is false when no rule selects it.
 func (sh *sheet) inlineStyle(tok *html.Token) (string, bool) {
-	var classes []string
-	var own string
+	var class, own string
 	for _, a := range tok.Attr {
 		switch a.Key {
 		case "class":
-			classes = strings.Fields(a.Val)
+			class = a.Val
 		case "style":
 			own = a.Val
 		}
 	}
-	match := slices.Clone(sh.byTag[tok.Data])
+	key := tok.Data + "\x00" + class + "\x00" + own
+	sh.stylesMu.RLock()
+	got, hit := sh.styles[key]
+	sh.stylesMu.RUnlock()
+	if hit {
+		return got.style, got.ok
+	}
+	style, ok := sh.computeStyle(tok.Data, strings.Fields(class), own)
+	sh.stylesMu.Lock()
+	if sh.styles == nil {
+		sh.styles = map[string]inlined{}
+	}
+	if len(sh.styles) < stylesMax {
+		sh.styles[key] = inlined{style, ok}
+	}
+	sh.stylesMu.Unlock()
+	return style, ok
+}
+
+// computeStyle is inlineStyle's answer for an element of tag with classes
+// and its own style attribute.
+func (sh *sheet) computeStyle(tag string, classes []string, own string) (string, bool) {
+	match := slices.Clone(sh.byTag[tag])
 	for _, c := range classes {
 		for _, r := range sh.byClass[c] {
-			if r.tag == "" || r.tag == tok.Data {
+			if r.tag == "" || r.tag == tag {
 				match = append(match, r)
 			}
 		}
