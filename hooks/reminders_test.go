@@ -9,20 +9,9 @@ import (
 	"github.com/pbnotify/pbnotify/internal/shoptest"
 	"github.com/pbnotify/pbnotify/notify"
 	"github.com/pbnotify/pbnotify/pb_migrations"
-	"github.com/pbnotify/pbnotify/templates"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 )
-
-// needsTimeEngine skips a test of the shop's reminders when the plugin has
-// no time engine yet (DESIGN "Time", built on another branch): the
-// reminders are not seeded then, and their fields would mean nothing.
-func needsTimeEngine(t *testing.T, app core.App) {
-	t.Helper()
-	if !pb_migrations.TimeEngine(app) {
-		t.Skip("needs h-time engine: notifyRules has no time fields (dateField, window, throttle, debounce, digest, event date)")
-	}
-}
 
 func reminderNames() []any {
 	var names []any
@@ -38,7 +27,6 @@ func reminderNames() []any {
 func TestRemindersMigration(t *testing.T) {
 	shop := shoptest.New(t, shoptest.Options{NoSMTP: true})
 	app := shop.App
-	needsTimeEngine(t, app)
 	rows := func(when string) (templates, rules []*core.Record) {
 		t.Helper()
 		templates, err := app.FindAllRecords(notify.TemplatesCollection, dbx.In("key", "cart.abandoned", "order.review-request", "user.birthday-greeting", "staff.orders-digest"))
@@ -114,58 +102,6 @@ func migration(t *testing.T, file string) func(core.App) error {
 	return nil
 }
 
-// reviewRule makes sure the shop has the seeded review request rule: the
-// migration's with the time engine; without it, the same rule with the
-// fields this plugin has (delay, guard), which is all the review request
-// needs besides its window and throttle; and its templates.
-func reviewRule(t *testing.T, app core.App) {
-	t.Helper()
-	if pb_migrations.TimeEngine(app) {
-		return
-	}
-	defaults, err := templates.Defaults()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range defaults {
-		if d.Key != "order.review-request" {
-			continue
-		}
-		rec := core.NewRecord(must(app.FindCollectionByNameOrId(notify.TemplatesCollection)))
-		rec.Set("key", d.Key)
-		rec.Set("locale", d.Locale)
-		rec.Set("active", true)
-		for field, body := range d.Fields {
-			rec.Set(field, body)
-		}
-		if err := app.Save(rec); err != nil {
-			t.Fatal(err)
-		}
-	}
-	coll, err := app.FindCollectionByNameOrId(notify.RulesCollection)
-	if err != nil {
-		t.Fatal(err)
-	}
-	i := slices.IndexFunc(pb_migrations.Reminders(), func(r pb_migrations.Reminder) bool { return r.Name == "Marketing: review request" })
-	r := pb_migrations.Reminders()[i]
-	rec := core.NewRecord(coll)
-	rec.Load(map[string]any{
-		"name": r.Name, "active": true, "collection": r.Collection, "event": r.Event, "changed": r.Changed,
-		"condition": r.Condition, "recipient": r.Recipient, "template": r.Template, "channels": r.Channels,
-		"mode": r.Mode, "category": r.Category, "delay": r.Delay, "guard": r.Guard,
-	})
-	if err := app.Save(rec); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func must[T any](v T, err error) T {
-	if err != nil {
-		panic(err)
-	}
-	return v
-}
-
 // untilLocal is how far the clock must move for it to read hh:mm in loc
 // next (at most a day).
 func untilLocal(now time.Time, loc *time.Location, hh, mm int) time.Duration {
@@ -183,7 +119,6 @@ func untilLocal(now time.Time, loc *time.Location, hh, mm int) time.Duration {
 func TestReviewRequest(t *testing.T) {
 	shop := shoptest.New(t, shoptest.Options{FakeClock: true})
 	su := shop.SuperuserToken()
-	reviewRule(t, shop.App)
 	// Delivered at noon UTC (the customers' timezone), so that the request
 	// falls inside the marketing window three days later.
 	shop.Clock.Advance(untilLocal(shop.Clock.Now(), time.UTC, 12, 0))
@@ -257,7 +192,6 @@ func emailsTo(shop *shoptest.Shop, addr, prefix string) []string {
 // none.
 func TestAbandonedCart(t *testing.T) {
 	shop := shoptest.New(t, shoptest.Options{FakeClock: true})
-	needsTimeEngine(t, shop.App)
 	shop.Clock.Advance(untilLocal(shop.Clock.Now(), time.UTC, 12, 0)) // inside the window an hour on
 	anna := shop.SignUpVerified("Anna", "anna@example.org", "en")
 	boris := shop.SignUpVerified("Boris", "boris@example.org", "en")
@@ -309,7 +243,6 @@ func TestAbandonedCart(t *testing.T) {
 // (New York here) on their birthday, not before.
 func TestBirthdayGreeting(t *testing.T) {
 	shop := shoptest.New(t, shoptest.Options{FakeClock: true})
-	needsTimeEngine(t, shop.App)
 	ny, err := time.LoadLocation("America/New_York")
 	if err != nil {
 		t.Fatal(err)
@@ -337,7 +270,6 @@ func TestBirthdayGreeting(t *testing.T) {
 // digest window opens, listing both.
 func TestStaffOrdersDigest(t *testing.T) {
 	shop := shoptest.New(t, shoptest.Options{FakeClock: true})
-	needsTimeEngine(t, shop.App)
 	su := shop.SuperuserToken()
 	shop.Clock.Advance(untilLocal(shop.Clock.Now(), time.UTC, 12, 0))
 	olga := shop.SignUpVerified("Olga", "olga@example.org", "en")

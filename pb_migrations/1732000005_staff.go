@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/pbnotify/pbnotify/notify"
-	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	m "github.com/pocketbase/pocketbase/migrations"
 )
@@ -72,27 +71,16 @@ func seedStaffTemplates(app core.App) error {
 // seedStaffRules adds the StaffRules that the shop has no rule of the same
 // name for.
 func seedStaffRules(app core.App) error {
-	coll, err := app.FindCollectionByNameOrId(notify.RulesCollection)
-	if err != nil {
-		return fmt.Errorf("staff: %w", err)
-	}
+	var seeds []notify.RuleSeed
 	for _, r := range StaffRules() {
-		n, err := app.CountRecords(coll, dbx.HashExp{"name": r.Name})
-		if err != nil {
-			return fmt.Errorf("staff: rule %q: %w", r.Name, err)
-		}
-		if n > 0 {
-			continue
-		}
-		rec := core.NewRecord(coll)
-		rec.Load(map[string]any{
-			"name": r.Name, "active": true, "collection": r.Collection, "event": r.Event,
-			"changed": r.Changed, "condition": r.Condition, "recipient": r.Recipient,
-			"template": r.Template, "channels": r.Channels, "mode": notify.ModeAll, "category": r.Category,
-		})
-		if err := app.Save(rec); err != nil {
-			return fmt.Errorf("staff: rule %q: %w", r.Name, err)
-		}
+		seeds = append(seeds, notify.RuleSeed{Name: r.Name, Fields: map[string]any{
+			"collection": r.Collection, "event": r.Event, "changed": r.Changed, "condition": r.Condition,
+			"recipient": r.Recipient, "template": r.Template, "channels": r.Channels,
+			"mode": notify.ModeAll, "category": r.Category,
+		}})
+	}
+	if err := notify.SeedRules(app, seeds); err != nil {
+		return fmt.Errorf("staff: %w", err)
 	}
 	return nil
 }

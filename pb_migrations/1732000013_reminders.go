@@ -6,7 +6,6 @@ import (
 
 	"github.com/pbnotify/pbnotify/channels"
 	"github.com/pbnotify/pbnotify/notify"
-	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	m "github.com/pocketbase/pocketbase/migrations"
 )
@@ -95,39 +94,15 @@ func Reminders() []Reminder {
 // they are seeded here, with their rules, rather than by 1732000002.
 var reminderTemplates = []string{"cart.abandoned", "order.review-request", "user.birthday-greeting", "staff.orders-digest"}
 
-// timeFields are the notifyRules fields the Reminders need (DESIGN "Time").
-var timeFields = []string{"dateField", "offset", "at", "repeat", "window", "throttle", "debounce", "digest"}
-
-// TimeEngine reports whether the plugin's notifyRules has the time fields
-// (and the "date" event) that the Reminders need.
-func TimeEngine(app core.App) bool {
-	coll, err := app.FindCollectionByNameOrId(notify.RulesCollection)
-	if err != nil {
-		return false
-	}
-	for _, name := range timeFields {
-		if coll.Fields.GetByName(name) == nil {
-			return false
-		}
-	}
-	event, ok := coll.Fields.GetByName("event").(*core.SelectField)
-	return ok && slices.Contains(event.Values, "date")
-}
-
 // The shop's reminders: their templates, then their rules, each only when
 // the shop has none of that key and language, or of that name, so an
-// owner's edits stay. It runs on new shops and existing ones alike. A
-// plugin without the time engine gets nothing (its rules would send
-// without the window, throttle or debounce), and a warning. Down is a
+// owner's edits stay. It runs on new shops and existing ones alike, after
+// InstallCollections has given notifyRules the time fields. Down is a
 // no-op: the rows may be edited.
 func init() {
 	m.Register(func(app core.App) error {
 		if err := notify.InstallCollections(app, "users"); err != nil { // the time fields
 			return fmt.Errorf("reminders: %w", err)
-		}
-		if !TimeEngine(app) {
-			app.Logger().Warn("reminders: notifyRules has no time fields (date, window, throttle, debounce, digest); the shop's reminders are not seeded")
-			return nil
 		}
 		if err := seedTemplates(app, func(key string) bool { return slices.Contains(reminderTemplates, key) }); err != nil {
 			return fmt.Errorf("reminders: %w", err)
@@ -137,30 +112,18 @@ func init() {
 }
 
 func seedReminders(app core.App) error {
-	coll, err := app.FindCollectionByNameOrId(notify.RulesCollection)
-	if err != nil {
-		return fmt.Errorf("reminders: %w", err)
-	}
+	var seeds []notify.RuleSeed
 	for _, r := range Reminders() {
-		n, err := app.CountRecords(coll, dbx.HashExp{"name": r.Name})
-		if err != nil {
-			return fmt.Errorf("reminders: rule %q: %w", r.Name, err)
-		}
-		if n > 0 {
-			continue
-		}
-		rec := core.NewRecord(coll)
-		rec.Load(map[string]any{
-			"name": r.Name, "active": true, "collection": r.Collection, "event": r.Event,
-			"changed": r.Changed, "condition": r.Condition, "recipient": r.Recipient,
-			"template": r.Template, "channels": r.Channels, "mode": r.Mode, "category": r.Category,
-			"delay": r.Delay, "guard": r.Guard,
+		seeds = append(seeds, notify.RuleSeed{Name: r.Name, Fields: map[string]any{
+			"collection": r.Collection, "event": r.Event, "changed": r.Changed, "condition": r.Condition,
+			"recipient": r.Recipient, "template": r.Template, "channels": r.Channels, "mode": r.Mode,
+			"category": r.Category, "delay": r.Delay, "guard": r.Guard,
 			"dateField": r.DateField, "offset": r.Offset, "at": r.At, "repeat": r.Repeat,
 			"window": r.Window, "throttle": r.Throttle, "debounce": r.Debounce, "digest": r.Digest,
-		})
-		if err := app.Save(rec); err != nil {
-			return fmt.Errorf("reminders: rule %q: %w", r.Name, err)
-		}
+		}})
+	}
+	if err := notify.SeedRules(app, seeds); err != nil {
+		return fmt.Errorf("reminders: %w", err)
 	}
 	return nil
 }
