@@ -55,16 +55,7 @@ func orderCreateDateRule(b *testing.B, future int) {
 		b.Fatalf("%d reminders scheduled for 50 orders; want 50", n)
 	}
 	b.ResetTimer()
-	var tWith, tWithout time.Duration
-	for i := 0; i < b.N; i++ {
-		if i%2 == 0 {
-			tWith += createOrders(b, with, cw, perRound)
-			tWithout += createOrders(b, without, cwo, perRound)
-		} else {
-			tWithout += createOrders(b, without, cwo, perRound)
-			tWith += createOrders(b, with, cw, perRound)
-		}
-	}
+	tWith, tWithout := alternateOrders(b, with, cw, without, cwo, perRound)
 	b.StopTimer()
 	orders := float64(b.N * perRound)
 	b.ReportMetric(orders/tWith.Seconds(), "orders/s-daterule")
